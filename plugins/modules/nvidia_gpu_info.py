@@ -1,0 +1,282 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to condafleet.conda
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nvidia_gpu_info
+short_description: Detect NVIDIA GPUs, the NVIDIA driver and the newest CUDA version it supports
+version_added: 0.1.0
+description:
+  - Reports the NVIDIA GPUs of a Linux host, the loaded NVIDIA driver and the newest CUDA version that driver
+    supports, the value conda sees as the C(__cuda) virtual package. Feed the result to the
+    P(condafleet.conda.torch_build#filter) filter to choose a PyTorch build.
+  - When C(nvidia-smi) is available it is asked first (C(--query-gpu=index,name,uuid,driver_version,memory.total,compute_cap)
+    and the plain banner for C(CUDA Version)). When it is missing, or it fails (for example
+    C(NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver)), the module reads
+    C(/proc/driver/nvidia/version), C(/proc/driver/nvidia/gpus/*/information), C(/sys/module/nvidia/version) and the
+    PCI functions under C(/sys/bus/pci/devices) with vendor C(0x10de) and a VGA (C(0x0300)) or 3D controller
+    (C(0x0302)) class; a failure of C(nvidia-smi) is reported as a warning.
+  - A host without NVIDIA hardware or driver is a normal result (RV(has_nvidia_gpu=false)), never an error.
+  - Without C(nvidia-smi), RV(cuda_driver_max) comes from NVIDIA's driver-branch table (for example R520 -> 11.8,
+    R535 -> 12.2, R580 -> 13.0). A driver newer than the table gets the table's newest CUDA version, a lower bound.
+author:
+  - condafleet maintainers (@condafleet)
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: N/A
+    description: The module changes nothing, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux hosts (the files read are Linux's C(/proc) and C(/sys)); C(nvidia-smi) alone also answers on WSL 2.
+options:
+  nvidia_smi:
+    description:
+      - Path of the C(nvidia-smi) program.
+      - By default it is looked up on E(PATH), then in C(/usr/local/nvidia/bin) (GPU containers) and
+        C(/usr/lib/wsl/lib) (WSL 2).
+      - A path given here that does not exist is reported as a warning and the files are read instead.
+    type: path
+  sysfs_root:
+    description: Where sysfs is mounted. Change it only to read a copy of another host's tree (tests).
+    type: path
+    default: /sys
+  procfs_root:
+    description: Where procfs is mounted. Change it only to read a copy of another host's tree (tests).
+    type: path
+    default: /proc
+notes:
+  - The module runs no CUDA code and needs no CUDA toolkit; only the driver matters for conda's CUDA packages.
+  - conda itself asks the driver library (C(libcuda.so.1), C(cuDriverGetVersion)) for C(__cuda); the banner's
+    C(CUDA Version) is the same number.
+seealso:
+  - name: conda docs, Managing virtual packages
+    description: How conda detects C(__cuda) and how C(CONDA_OVERRIDE_CUDA) overrides it.
+    link: https://docs.conda.io/projects/conda/en/latest/user-guide/tasks/manage-virtual.html
+  - name: CUDA Toolkit and Corresponding Driver Versions
+    description: NVIDIA's table behind RV(cuda_driver_max) when nvidia-smi cannot be asked.
+    link: https://docs.nvidia.com/cuda/cuda-toolkit-release-notes/index.html
+"""
+
+EXAMPLES = r"""
+- name: Detect NVIDIA GPUs and the driver
+  condafleet.conda.nvidia_gpu_info:
+  register: gpu
+
+- name: Show what was found
+  ansible.builtin.debug:
+    msg: >-
+      {{ gpu.gpus | length }} GPU(s), driver {{ gpu.driver_version | default('none', true) }},
+      CUDA up to {{ gpu.cuda_driver_max | default('none', true) }} (from {{ gpu.source }})
+
+- name: Choose the PyTorch build for this host
+  ansible.builtin.set_fact:
+    torch: "{{ gpu | condafleet.conda.torch_build(style='conda-forge') }}"
+
+- name: Fail when a GPU host has no working driver
+  ansible.builtin.assert:
+    that: gpu.driver_loaded
+    fail_msg: "NVIDIA GPU found ({{ gpu.pci_devices | map(attribute='device_id') | join(', ') }}) but no driver loaded"
+  when: gpu.has_nvidia_gpu
+
+- name: Use an nvidia-smi outside PATH
+  condafleet.conda.nvidia_gpu_info:
+    nvidia_smi: /opt/nvidia/bin/nvidia-smi
+"""
+
+RETURN = r"""
+gpus:
+  description:
+    - The NVIDIA GPUs, in nvidia-smi order (PCI bus order when read from the files).
+    - Without nvidia-smi, C(name) and C(uuid) come from C(/proc/driver/nvidia/gpus) when the driver is loaded, and
+      C(memory_total_mib) and C(compute_cap) are V(null).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    index:
+      description: The GPU index (C(nvidia-smi -i), C(CUDA_VISIBLE_DEVICES) in PCI order).
+      returned: always
+      type: int
+      sample: 0
+    name:
+      description: The product name; V(null) when unknown (no driver loaded).
+      returned: always
+      type: str
+      sample: NVIDIA H100 80GB HBM3
+    uuid:
+      description: The GPU UUID; V(null) when unknown.
+      returned: always
+      type: str
+      sample: GPU-4f5e1f0c-7a2b-3c4d-9e8f-0a1b2c3d4e5f
+    driver_version:
+      description: The driver version driving this GPU; V(null) when no NVIDIA driver drives it.
+      returned: always
+      type: str
+      sample: 550.54.15
+    memory_total_mib:
+      description: Total memory in MiB; V(null) when unknown.
+      returned: always
+      type: int
+      sample: 81559
+    compute_cap:
+      description: The CUDA compute capability; V(null) when unknown (drivers older than R510 do not report it).
+      returned: always
+      type: str
+      sample: "9.0"
+driver_version:
+  description: The loaded NVIDIA driver version; V(null) when no driver is loaded.
+  returned: always
+  type: str
+  sample: 550.54.15
+driver_loaded:
+  description: Whether the NVIDIA kernel driver is loaded (nvidia-smi answered, or C(/proc/driver/nvidia/version) or C(/sys/module/nvidia) exist).
+  returned: always
+  type: bool
+  sample: true
+cuda_driver_max:
+  description:
+    - The newest CUDA version (C(X.Y)) the driver supports, as conda's C(__cuda) would report it; V(null) without a
+      loaded driver or for a driver older than R410.
+    - The nvidia-smi banner's C(CUDA Version) when nvidia-smi answered, else NVIDIA's driver-branch table.
+  returned: always
+  type: str
+  sample: "12.4"
+has_nvidia_gpu:
+  description: Whether at least one NVIDIA GPU was found (by nvidia-smi, or as a PCI function even without a driver).
+  returned: always
+  type: bool
+  sample: true
+source:
+  description:
+    - Where the answer came from. V(nvidia-smi); V(procfs) (C(/proc/driver/nvidia), nvidia-smi absent or failed);
+      V(sysfs) (only C(/sys) told something, the module version or PCI functions, for example a GPU without a
+      loaded driver);
+      V(none) (nothing NVIDIA on this host).
+  returned: always
+  type: str
+  sample: nvidia-smi
+pci_devices:
+  description: The NVIDIA GPU PCI functions found under C(/sys/bus/pci/devices) (empty when sysfs shows none).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    slot:
+      description: The PCI address.
+      returned: always
+      type: str
+      sample: "0000:17:00.0"
+    vendor_id:
+      description: The PCI vendor id (always C(0x10de)).
+      returned: always
+      type: str
+      sample: "0x10de"
+    device_id:
+      description: The PCI device id.
+      returned: always
+      type: str
+      sample: "0x2330"
+    pci_class:
+      description: The PCI class code (C(0x0300xx) VGA or C(0x0302xx) 3D controller).
+      returned: always
+      type: str
+      sample: "0x030200"
+    driver:
+      description: The kernel driver bound to the function (V(nvidia), V(nouveau), V(vfio-pci)), V(null) if none.
+      returned: always
+      type: str
+      sample: nvidia
+nvidia_smi:
+  description: The nvidia-smi program that was found and run; V(null) when none was found.
+  returned: always
+  type: str
+  sample: /usr/bin/nvidia-smi
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.condafleet.conda.plugins.module_utils._nvidia import (
+    QUERY_FIELDS,
+    parse_smi_banner,
+    parse_smi_query,
+    read_pci_gpus,
+    read_proc_driver,
+    read_sys_module_version,
+    smi_failure_message,
+    smi_rejected_field,
+    summarize,
+)
+
+SMI_EXTRA_DIRS = ["/usr/local/nvidia/bin", "/usr/lib/wsl/lib"]
+
+
+def find_nvidia_smi(module):
+    """The nvidia-smi to run, or ``None``."""
+    path = module.params["nvidia_smi"]
+    if path:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+        module.warn("nvidia_smi %s is not an executable file; reading /proc and /sys instead" % path)
+        return None
+    return module.get_bin_path("nvidia-smi", required=False, opt_dirs=SMI_EXTRA_DIRS)
+
+
+def run_smi(module, argv):
+    return module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"}, expand_user_and_vars=False)
+
+
+def query_nvidia_smi(module, smi):
+    """Ask nvidia-smi. Returns ``(gpus, banner)``; ``(None, None)`` (with a warning) when it fails."""
+    fields = list(QUERY_FIELDS)
+    argv = [smi, "--query-gpu=%s" % ",".join(fields), "--format=csv,noheader"]
+    rc, out, err = run_smi(module, argv)
+    if rc != 0 and smi_rejected_field(out, err, "compute_cap"):
+        fields.remove("compute_cap")
+        argv = [smi, "--query-gpu=%s" % ",".join(fields), "--format=csv,noheader"]
+        rc, out, err = run_smi(module, argv)
+    if rc != 0:
+        module.warn("nvidia-smi failed (rc=%s): %s; reading /proc and /sys instead"
+                    % (rc, smi_failure_message(rc, out, err)))
+        return None, None
+    gpus = parse_smi_query(out, fields)
+    if not gpus:
+        module.warn("nvidia-smi listed no GPUs; reading /proc and /sys instead")
+        return None, None
+    rc, out, err = run_smi(module, [smi])
+    banner = parse_smi_banner(out) if rc == 0 else None
+    return gpus, banner
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            nvidia_smi=dict(type="path"),
+            sysfs_root=dict(type="path", default="/sys"),
+            procfs_root=dict(type="path", default="/proc"),
+        ),
+        supports_check_mode=True,
+    )
+    smi = find_nvidia_smi(module)
+    smi_gpus, banner = query_nvidia_smi(module, smi) if smi else (None, None)
+    result = summarize(
+        smi_gpus=smi_gpus,
+        banner=banner,
+        proc=read_proc_driver(module.params["procfs_root"]),
+        sys_module=read_sys_module_version(module.params["sysfs_root"]),
+        pci_gpus=read_pci_gpus(module.params["sysfs_root"]),
+    )
+    module.exit_json(changed=False, nvidia_smi=smi, **result)
+
+
+if __name__ == "__main__":
+    main()
