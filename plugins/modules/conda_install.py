@@ -1,0 +1,703 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to condafleet.conda
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: conda_install
+short_description: Install, upgrade, repair and remove Miniforge or Miniconda, verified
+version_added: 0.1.0
+description:
+  - Installs a base conda distribution (Miniconda or Miniforge) into O(prefix) with the upstream installer, run in
+    batch mode, after checking its SHA-256.
+  - Whether something is installed is read from disk alone (C(conda-meta/history), C(bin/conda) and the C(conda)
+    record in C(conda-meta)); conda is never run for it, and a host already at the requested version downloads
+    nothing.
+  - A prefix left half-written by an interrupted install is detected and installed again. A non-empty directory
+    that is not a conda installation is refused, never overwritten or removed.
+  - With O(installer_cache=controller), or an O(installer_src) on the controller, the action plugin downloads the
+    installer once on the controller, keeps it in a cache, verifies it and copies it to the hosts that need it.
+  - For organisations bound by Anaconda's terms of service, prefer O(distribution=miniforge), which installs from
+    conda-forge only and is free of those terms.
+author:
+  - condafleet maintainers (@condafleet)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - Predicts the action from disk without downloading the installer. With O(state=latest) and O(version=latest)
+        it reads the first kilobytes of the installer (or the URL it redirects to) to learn its version.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details:
+      - Shows the prefix, its state and the conda version before and after.
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin runs on the controller for O(installer_cache=controller) and for an O(installer_src) on
+        the controller; otherwise it only runs the module.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+options:
+  prefix:
+    description:
+      - Absolute path of the installation.
+    type: path
+    required: true
+  state:
+    description:
+      - V(present) installs when nothing is there and keeps any existing installation, upgrading it only when
+        O(version) names a newer release than the installed one.
+      - V(latest) also upgrades in place (installer C(-u)) when the installer that O(version) designates is newer
+        than the installed conda. With O(version=latest) the installer's version is learned before anything is
+        downloaded, from the file name the URL redirects to (Miniforge's C(latest) URLs) or from the version line
+        (C(# VER:) or C(INSTALLER_VER=)) in the first kilobytes of the installer.
+      - Miniforge's upstream C(latest) copies have no C(.sha256) sidecar; without O(checksum) the module installs the
+        versioned asset that C(latest) redirects to, verified against its sidecar.
+      - V(absent) removes the prefix, only when it is a conda installation (complete or interrupted), and removes
+        the C(conda init) block that points at it from the shell rc files of O(init_users).
+    type: str
+    choices: [present, latest, absent]
+    default: present
+  distribution:
+    description:
+      - V(miniconda) is Anaconda's installer; its C(defaults) channels are subject to Anaconda's terms of service.
+      - V(miniforge) is conda-forge's installer, with conda-forge as its only channel.
+    type: str
+    choices: [miniconda, miniforge]
+    default: miniconda
+  version:
+    description:
+      - The installer release, conda version and build number as in its file name (V(26.3.2-3), V(25.3.1-1)), or
+        V(latest).
+      - Compared with the installed conda version (build number ignored); an installed conda newer than the
+        requested one is never downgraded.
+    type: str
+    default: latest
+  python:
+    description:
+      - The Python tag of a Miniconda installer with a pinned O(version), as in its file name (Miniconda only).
+      - Defaults to V(py313) when the name of a Miniconda installer is derived.
+    type: str
+  installer_url:
+    description:
+      - The installer's URL, instead of deriving it from O(distribution), O(version) and the host's platform.
+      - Set O(version) to the release it contains so that upgrades can be decided without downloading it.
+    type: str
+  mirror_url:
+    description:
+      - Base URL of a mirror holding the installers under their upstream file names, each with a C(.sha256) sidecar.
+    type: str
+  installer_src:
+    description:
+      - An installer file already on the controller (default), or on the host with O(remote_src=true).
+      - A C(.sha256) sidecar next to it is used when no O(checksum) is given.
+    type: path
+  remote_src:
+    description:
+      - O(installer_src) is a path on the host.
+    type: bool
+    default: false
+  checksum:
+    description:
+      - The installer's digest, V(sha256:HEX).
+    type: str
+  checksum_url:
+    description:
+      - URL of a C(.sha256) file (C(sha256sum) output or a bare digest) for the installer.
+    type: str
+  allow_unverified:
+    description:
+      - Install an installer whose checksum nobody published (Miniconda from upstream with neither O(checksum) nor
+        O(checksum_url)). Without it the module fails. Never allowed for a plain http URL.
+    type: bool
+    default: false
+  installer_cache:
+    description:
+      - V(host) downloads the installer on each host that needs it, into O(tmp_dir), and deletes it afterwards.
+      - V(controller) downloads it once into O(cache_dir) on the controller (for the whole play), verifies it, and
+        copies it to the hosts that need it; hosts need no network access.
+    type: str
+    choices: [host, controller]
+    default: host
+  cache_dir:
+    description:
+      - Controller directory for O(installer_cache=controller). Defaults to C(~/.cache/condafleet/installers).
+    type: path
+  tmp_dir:
+    description:
+      - Host directory for the downloaded installer. It may be mounted noexec (the installer runs through C(bash)).
+      - Defaults to Ansible's remote temporary directory.
+    type: path
+  headers:
+    description:
+      - HTTP headers for the downloads (for example an authenticated mirror's token). Kept out of logs.
+    type: dict
+  url_username:
+    description:
+      - User name for HTTP basic authentication to the mirror.
+    type: str
+  url_password:
+    description:
+      - Password for HTTP basic authentication to the mirror. Kept out of logs and results.
+    type: str
+  force_basic_auth:
+    description:
+      - Send the basic authentication header with the first request.
+    type: bool
+    default: false
+  validate_certs:
+    description:
+      - Verify TLS certificates of the download URLs.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Timeout in seconds of each HTTP request.
+    type: int
+    default: 60
+  umask:
+    description:
+      - The umask the installer runs with, as an octal string.
+      - V(0002) is used when O(group_writable=true).
+    type: str
+    default: "0022"
+  owner:
+    description:
+      - Owner of the installation. Applied to the whole tree after an install or upgrade, and checked on the prefix
+        directory otherwise.
+    type: str
+  group:
+    description:
+      - Group of the installation, applied like O(owner).
+    type: str
+  mode:
+    description:
+      - Mode of the prefix directory itself, as an octal string (for example V('2775') for a shared installation).
+    type: str
+  group_writable:
+    description:
+      - Make the whole installation group-writable (and directories setgid) after an install or upgrade, for a shared
+        multi-user installation managed by O(group).
+    type: bool
+    default: false
+  init_shells:
+    description:
+      - Shells whose rc file gets the C(conda init) block for this prefix (C(~/.bashrc), C(~/.zshrc)) for each of
+        O(init_users). Written by the module itself, the same block C(conda init) writes; conda is not run.
+      - Off by default.
+    type: list
+    elements: str
+    default: []
+  init_users:
+    description:
+      - Users for O(init_shells), and whose rc files O(state=absent) cleans. Defaults to the user the module runs as.
+    type: list
+    elements: str
+notes:
+  - The installer runs as C(bash INSTALLER -b -p PREFIX), plus C(-u) to upgrade or repair in place, and C(-f) when
+    the prefix is an existing empty directory.
+  - Miniconda 25.x and later configure Anaconda's channels, which need their terms of service accepted before the
+    first package operation (see the collection's README); Miniforge does not.
+seealso:
+  - name: Miniforge
+    description: conda-forge's installer and its releases.
+    link: https://github.com/conda-forge/miniforge
+"""
+
+EXAMPLES = r"""
+- name: Install Miniforge, verified against its published sidecar
+  condafleet.conda.conda_install:
+    prefix: /opt/conda
+    distribution: miniforge
+    version: 26.3.2-3
+
+- name: Keep Miniforge at the latest release
+  condafleet.conda.conda_install:
+    prefix: /opt/conda
+    distribution: miniforge
+    state: latest
+
+- name: Miniconda, pinned, with its checksum from Anaconda's index
+  condafleet.conda.conda_install:
+    prefix: /opt/miniconda3
+    version: 26.5.3-1
+    python: py313
+    checksum: sha256:7358a5961dc6a4941d087281cd70313728fcc68695735e18a337321bc31c7f51
+
+- name: Air-gapped fleet, one download on the controller from an authenticated mirror
+  condafleet.conda.conda_install:
+    prefix: /opt/conda
+    distribution: miniforge
+    version: 26.3.2-3
+    mirror_url: https://mirror.example.org/miniforge
+    url_username: fleet
+    url_password: "{{ mirror_password }}"
+    installer_cache: controller
+
+- name: Shared installation for the group "science", with bash initialised for two users
+  condafleet.conda.conda_install:
+    prefix: /srv/conda
+    distribution: miniforge
+    version: 26.3.2-3
+    group: science
+    mode: "2775"
+    group_writable: true
+    init_shells: [bash]
+    init_users: [alice, bob]
+
+- name: Remove it, and the conda init blocks of those users
+  condafleet.conda.conda_install:
+    prefix: /srv/conda
+    state: absent
+    init_users: [alice, bob]
+"""
+
+RETURN = r"""
+prefix:
+  description: The installation prefix.
+  returned: always
+  type: str
+  sample: /opt/conda
+conda_exe:
+  description: Path of the conda executable, or V(null) when nothing is installed.
+  returned: always
+  type: str
+  sample: /opt/conda/bin/conda
+version:
+  description: The conda version installed after the task (predicted in check mode), or V(null).
+  returned: always
+  type: str
+  sample: 26.3.2
+previous_version:
+  description: The conda version installed before the task, or V(null).
+  returned: always
+  type: str
+  sample: 25.3.1
+distribution:
+  description: The requested distribution.
+  returned: always
+  type: str
+  sample: miniforge
+installer_url:
+  description: Where the installer came (or would come) from, without credentials; V(null) when none was needed.
+  returned: always
+  type: str
+  sample: https://github.com/conda-forge/miniforge/releases/download/26.3.2-3/Miniforge3-26.3.2-3-Linux-x86_64.sh
+action:
+  description: What the task did (or would do).
+  returned: always
+  type: str
+  choices: [none, install, reinstall, upgrade, remove]
+  sample: install
+reason:
+  description: Why.
+  returned: always
+  type: str
+  sample: nothing is installed there
+rc_files:
+  description: Shell rc files whose C(conda init) block was written or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/home/alice/.bashrc]
+installer_sha256:
+  description: The verified digest of the installer that ran.
+  returned: when an installer ran
+  type: str
+"""
+
+import os
+import pwd
+import grp
+import shutil
+import tempfile
+import hashlib
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import fetch_url, mask_url
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import installation_state
+from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
+
+CHUNK = 1 << 20
+PROBE_BYTES = 64 * 1024
+
+
+def argument_spec():
+    return dict(
+        prefix=dict(type="path", required=True),
+        state=dict(type="str", default="present", choices=list(inst.STATES)),
+        distribution=dict(type="str", default="miniconda", choices=list(inst.DISTRIBUTIONS)),
+        version=dict(type="str", default="latest"),
+        python=dict(type="str"),
+        installer_url=dict(type="str"),
+        mirror_url=dict(type="str"),
+        installer_src=dict(type="path"),
+        remote_src=dict(type="bool", default=False),
+        checksum=dict(type="str"),
+        checksum_url=dict(type="str"),
+        allow_unverified=dict(type="bool", default=False),
+        installer_cache=dict(type="str", default="host", choices=["host", "controller"]),
+        cache_dir=dict(type="path"),
+        tmp_dir=dict(type="path"),
+        headers=dict(type="dict", no_log=True),
+        url_username=dict(type="str"),
+        url_password=dict(type="str", no_log=True),
+        force_basic_auth=dict(type="bool", default=False),
+        validate_certs=dict(type="bool", default=True),
+        timeout=dict(type="int", default=60),
+        umask=dict(type="str", default="0022"),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+        mode=dict(type="str"),
+        group_writable=dict(type="bool", default=False),
+        init_shells=dict(type="list", elements="str", default=[]),
+        init_users=dict(type="list", elements="str"),
+    )
+
+
+class Installer:
+    """Read state, decide (module_utils._installer), apply."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        try:
+            self.request = inst.validate(self.params)
+        except inst.InstallerError as exc:
+            module.fail_json(msg=str(exc))
+        self.prefix = self.request["prefix"]
+        self.system, self.machine = os.uname()[0], os.uname()[4]
+        self.url = None
+        self.sidecar = None
+
+    # -- locating the installer (no network) ---------------------------------------------------
+
+    def locate(self):
+        """Set self.url / self.sidecar for the derived or given URL; fail on unpublished platforms."""
+        request, params = self.request, self.params
+        if request["source"] == "url":
+            self.url = params["installer_url"]
+        elif request["source"] == "derived":
+            try:
+                os_name, arch = inst.platform_of(request["distribution"], self.system, self.machine)
+                inst.check_available(request["distribution"], request["release"], os_name, arch)
+            except inst.InstallerError as exc:
+                self.module.fail_json(msg=str(exc), prefix=self.prefix)
+            self.url = inst.installer_url(request["distribution"], request["release"], os_name, arch,
+                                          request["python"], params.get("mirror_url"))
+            self.sidecar = inst.sidecar_url(request["distribution"], request["release"], self.url, params.get("mirror_url"))
+
+    def pin_latest(self):
+        """True for upstream Miniforge ``latest`` with no checksum given: its versioned asset has a sidecar."""
+        request, params = self.request, self.params
+        return (request["source"] == "derived" and request["distribution"] == "miniforge" and request["release"] == "latest"
+                and not params.get("mirror_url") and not request["digest"] and not params.get("checksum_url"))
+
+    def checksum_origin(self):
+        if self.request["source"] == "src":
+            if self.request["digest"]:
+                return "literal", self.request["digest"]
+            if self.params.get("checksum_url"):
+                return "url", self.params["checksum_url"]
+            side = self.params["installer_src"] + ".sha256"
+            if os.path.isfile(side):
+                return "file", side
+            if self.params["allow_unverified"]:
+                return "none", None
+            self.module.fail_json(msg="no checksum for installer_src %s: give checksum: sha256:..., checksum_url, a %s "
+                                  "file next to it, or allow_unverified: true" % (self.params["installer_src"], side))
+        try:
+            return inst.checksum_source(self.request, self.params, self.url, self.sidecar)
+        except inst.InstallerError as exc:
+            self.module.fail_json(msg=str(exc), prefix=self.prefix)
+
+    # -- network ---------------------------------------------------------------------------------
+
+    def _open(self, url):
+        headers = self.params.get("headers") or {}
+        resp, info = fetch_url(self.module, url, headers=headers, timeout=self.params["timeout"])
+        if resp is None or info.get("status") not in (200, None):
+            self.module.fail_json(msg="downloading %s failed: HTTP %s %s" % (mask_url(url), info.get("status"), info.get("msg", "")),
+                                  prefix=self.prefix)
+        return resp
+
+    def discover_release(self):
+        """The release the installer designated by ``latest`` brings: redirect target name, else its header."""
+        if self.request["source"] == "src":
+            return self._release_of_file(self.params["installer_src"])
+        resp = self._open(self.url)
+        try:
+            final = resp.geturl() if hasattr(resp, "geturl") else self.url
+            release, _python = inst.release_from_filename(inst.url_basename(final or self.url))
+            if release:
+                return release
+            head = resp.read(PROBE_BYTES)
+        finally:
+            resp.close()
+        release = inst.release_from_header(head.decode("latin-1"))
+        if not release:
+            self.module.fail_json(msg="cannot tell which conda version %s installs (no version in its name, nor a '# VER:' or "
+                                  "INSTALLER_VER= line in its header); pin version instead of latest" % mask_url(self.url))
+        return release
+
+    def _release_of_file(self, path):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(PROBE_BYTES)
+        except OSError as exc:
+            self.module.fail_json(msg="cannot read installer_src %s: %s" % (path, to_native(exc)))
+        release = inst.release_from_header(head.decode("latin-1"))
+        return release or inst.release_from_filename(os.path.basename(path))[0]
+
+    def expected_digest(self):
+        kind, origin = self.checksum_origin()
+        if kind == "literal":
+            return origin
+        if kind == "file":
+            with open(origin, "r", encoding="utf-8") as handle:
+                text = handle.read()
+        elif kind == "url":
+            resp = self._open(origin)
+            try:
+                text = resp.read(CHUNK).decode("utf-8", "replace")
+            finally:
+                resp.close()
+        else:
+            return None
+        name = os.path.basename(self.params["installer_src"]) if self.request["source"] == "src" else inst.url_basename(self.url)
+        try:
+            return inst.parse_sidecar(text, name)
+        except inst.InstallerError as exc:
+            self.module.fail_json(msg="%s (%s)" % (exc, mask_url(origin) if kind == "url" else origin))
+
+    def fetch(self, workdir):
+        """Download the installer into ``workdir``, hashing while writing; return (path, sha256)."""
+        path = os.path.join(workdir, inst.url_basename(self.url) or "installer.sh")
+        digest = hashlib.sha256()
+        resp = self._open(self.url)
+        try:
+            with open(path, "wb") as out:
+                while True:
+                    chunk = resp.read(CHUNK)
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    out.write(chunk)
+        finally:
+            resp.close()
+        return path, digest.hexdigest()
+
+    # -- apply -------------------------------------------------------------------------------------
+
+    def run_installer(self, decision, result):
+        expected = self.expected_digest()
+        workdir = tempfile.mkdtemp(prefix="conda_install.", dir=self.params.get("tmp_dir") or self.module.tmpdir)
+        try:
+            if self.request["source"] == "src":
+                path = self.params["installer_src"]
+                if not os.path.isfile(path):
+                    self.module.fail_json(msg="installer_src %s does not exist on the host" % path)
+                actual = sha256_file(path)
+            else:
+                path, actual = self.fetch(workdir)
+            if expected and actual != expected:
+                self.module.fail_json(msg="checksum mismatch for %s: expected sha256:%s, got sha256:%s; nothing was installed"
+                                      % (result["installer_url"], expected, actual), prefix=self.prefix)
+            if not expected:
+                self.module.warn("installing %s without verifying its checksum (allow_unverified)" % result["installer_url"])
+            result["installer_sha256"] = actual
+            argv = inst.installer_argv(path, self.prefix, decision["action"])
+            if decision["action"] == "install" and os.path.isdir(self.prefix):
+                argv.append("-f")  # an existing empty directory, kept with its owner and mode
+            umask = 0o002 if self.params["group_writable"] else self.request["umask"]
+            env = {"CONDA_PLUGINS_AUTO_ACCEPT_TOS": "false"}
+            rc, out, err = self.module.run_command(argv, umask=umask, environ_update=env, expand_user_and_vars=False)
+            if rc != 0:
+                self.module.fail_json(msg="the installer failed (rc %d); run the task again to repair the prefix" % rc,
+                                      rc=rc, stdout=out, stderr=err, cmd=" ".join(argv), prefix=self.prefix)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        after = installation_state(self.prefix)
+        if after["state"] != "installed":
+            self.module.fail_json(msg="the installer exited 0 but %s is not a complete conda installation (%s)" % (self.prefix, after["state"]),
+                                  prefix=self.prefix)
+        return after
+
+    def set_ownership(self, recursive):
+        """owner/group/mode/group_writable; recursive after an install, the prefix directory alone otherwise."""
+        owner, group, mode = self.params.get("owner"), self.params.get("group"), self.params.get("mode")
+        changed = False
+        if recursive and (owner or group or self.params["group_writable"]):
+            uid = pwd.getpwnam(owner).pw_uid if owner else -1
+            gid = grp.getgrnam(group).gr_gid if group else -1
+            for root, dirs, files in os.walk(self.prefix):
+                for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                    os.lchown(name, uid, gid)
+                    if self.params["group_writable"] and not os.path.islink(name):
+                        st = os.lstat(name)
+                        extra = 0o2070 if os.path.isdir(name) else 0o020
+                        os.chmod(name, (st.st_mode & 0o7777) | extra)
+            changed = True
+        file_args = {"path": self.prefix, "owner": owner, "group": group, "mode": mode,
+                     "secontext": [None, None, None], "attributes": None}
+        return self.module.set_fs_attributes_if_different(file_args, changed)
+
+    def users(self):
+        names = self.params.get("init_users")
+        if names:
+            out = []
+            for name in names:
+                try:
+                    out.append(pwd.getpwnam(name))
+                except KeyError:
+                    self.module.fail_json(msg="init_users: no such user %r" % name)
+            return out
+        me = pwd.getpwuid(os.getuid())
+        # The user the module runs as: its HOME as Ansible's environment sets it.
+        return [pwd.struct_passwd((me.pw_name, me.pw_passwd, me.pw_uid, me.pw_gid, me.pw_gecos,
+                                   os.path.expanduser("~"), me.pw_shell))]
+
+    def rc_edits(self, remove):
+        """Planned rc-file edits: list of (path, old_text, new_text, pw) that differ."""
+        edits = []
+        shells = inst.SHELLS if remove else self.params["init_shells"]
+        for pw in self.users() if (remove or shells) else []:
+            for shell in shells:
+                path = inst.rc_path(shell, pw.pw_dir, self.system)
+                try:
+                    with open(path, "r", encoding="utf-8") as handle:
+                        old = handle.read()
+                except OSError:
+                    old = None
+                if remove:
+                    new = inst.without_init(old, self.prefix) if old is not None else None
+                else:
+                    new = inst.with_init(old, self.prefix, shell)
+                if new != old:
+                    edits.append((path, old, new, pw))
+        return edits
+
+    def write_rc(self, path, old, new, pw):
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".conda_install.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(new)
+        if old is None:
+            os.chmod(tmp, 0o644)
+            if os.getuid() == 0:
+                os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        else:
+            st = os.stat(path)
+            os.chmod(tmp, st.st_mode & 0o7777)
+            if os.getuid() == 0:
+                os.chown(tmp, st.st_uid, st.st_gid)
+        self.module.atomic_move(tmp, path)
+
+    # -- main --------------------------------------------------------------------------------------
+
+    def run(self):
+        module, request = self.module, self.request
+        current = installation_state(self.prefix)
+        result = dict(changed=False, prefix=self.prefix, distribution=request["distribution"], installer_url=None,
+                      previous_version=current["version"] if current["state"] == "installed" else None, rc_files=[])
+        target = None
+        if request["state"] != "absent":
+            if not (request["source"] == "src" and not self.params["remote_src"]):
+                self.locate()
+            # Only state=latest with version=latest needs to learn the installer's version before deciding.
+            if (request["state"] == "latest" and request["release"] == "latest" and current["state"] == "installed"
+                    and self.params["installer_cache"] == "host"):
+                target = self.discover_release()
+        decision = inst.plan(current, request["state"], request["release"], target)
+        result.update(action=decision["action"], reason=decision["reason"])
+        if decision["action"] == "refuse":
+            module.fail_json(msg="%s: %s" % (self.prefix, decision["reason"]), **result)
+        if inst.needs_installer(decision["action"]) and self.params["installer_cache"] == "host" and self.pin_latest():
+            # Miniforge's "latest" copy has no sidecar: install the versioned asset it stands for, verified.
+            target = target or self.discover_release()
+            self.request = request = dict(request, release=target)
+            self.locate()
+            decision = inst.plan(current, request["state"], request["release"], target)
+        if inst.needs_installer(decision["action"]):
+            result["installer_url"] = mask_url(self.url) if self.url else self.params.get("installer_src")
+            if not (request["source"] == "src" and self.params["remote_src"]) and (
+                    self.params["installer_cache"] == "controller" or request["source"] == "src"):
+                if not module.check_mode:
+                    # The action plugin supplies the installer from the controller and runs the module again.
+                    result.update(installer_needed=True, system=self.system, machine=self.machine)
+                    module.exit_json(**result)
+            else:
+                self.checksum_origin()  # fail on a missing checksum before touching anything
+        remove = decision["action"] == "remove"
+        if request["state"] == "absent":
+            edits = self.rc_edits(remove=True)
+        else:
+            edits = self.rc_edits(remove=False) if self.params["init_shells"] else []
+
+        after = current
+        if not module.check_mode:
+            if inst.needs_installer(decision["action"]):
+                after = self.run_installer(decision, result)
+            elif remove:
+                shutil.rmtree(self.prefix)
+                after = installation_state(self.prefix)
+            if os.path.isdir(self.prefix) and request["state"] != "absent":
+                if self.set_ownership(recursive=inst.needs_installer(decision["action"])):
+                    result["changed"] = True
+            for path, old, new, pw in edits:
+                self.write_rc(path, old, new, pw)
+        elif request["state"] != "absent" and os.path.isdir(self.prefix) and not inst.needs_installer(decision["action"]):
+            if self.set_ownership(recursive=False):  # in check mode, reports the difference only
+                result["changed"] = True
+
+        if decision["action"] != "none":
+            result["changed"] = True
+        if edits:
+            result["changed"] = True
+            result["rc_files"] = [e[0] for e in edits]
+        if module.check_mode:
+            version = decision["after"]["version"]
+            installed = decision["after"]["state"] == "installed"
+        else:
+            version = after["version"] if after["state"] == "installed" else None
+            installed = after["state"] == "installed"
+        result["version"] = version
+        result["conda_exe"] = os.path.join(self.prefix, "bin", "conda") if installed else None
+        if module._diff:
+            result["diff"] = {
+                "before": {"prefix": self.prefix, "state": decision["before"]["state"], "version": decision["before"]["version"]},
+                "after": {"prefix": self.prefix, "state": decision["after"]["state"] if module.check_mode else after["state"],
+                          "version": version},
+            }
+            if edits:
+                result["diff"]["before"]["rc_files"] = sorted(e[0] for e in edits if inst.has_init(e[1], self.prefix))
+                result["diff"]["after"]["rc_files"] = sorted(e[0] for e in edits if inst.has_init(e[2], self.prefix))
+        module.exit_json(**result)
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    Installer(module).run()
+
+
+if __name__ == "__main__":
+    main()

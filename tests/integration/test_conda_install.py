@@ -1,0 +1,380 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""condafleet.conda.conda_install on real prefixes, with the offline world's installers and loopback server.
+
+The world's installers live under ``<world root>/installers/`` with upstream
+names and ``.sha256`` sidecars; the server serves the world root over plain
+http, so the module is given the digest literally (a plain-http sidecar is
+refused by design, see test_plain_http_sidecar_is_refused).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
+
+pytestmark = [pytest.mark.world, pytest.mark.slow]
+
+MODULE = "condafleet.conda.conda_install"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BIN = os.path.dirname(sys.executable)
+MANAGED_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+# -- the world's installers ----------------------------------------------------------------------------
+
+
+def _world_root(world):
+    for getter in (lambda w: w["root"], lambda w: w.root, lambda w: w):
+        try:
+            root = getter(world)
+        except (KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(root, (str, os.PathLike)) and os.path.isdir(os.path.join(str(root), "installers")):
+            return str(root)
+    pytest.skip("the offline world has no installers/ directory yet")
+    return None
+
+
+class Installers:
+    """The old and the new installer of this host's platform, with their digests, URLs and module arguments."""
+
+    def __init__(self, world, server, distribution="miniforge"):
+        self.root = _world_root(world)
+        self.dir = os.path.join(self.root, "installers")
+        self.server = server
+        self.distribution = distribution
+        platform = inst.platform_of(distribution, os.uname()[0], os.uname()[4])
+        stem = {"miniforge": "Miniforge3-", "miniconda": "Miniconda3-"}[distribution]
+        found = []
+        for name in sorted(os.listdir(self.dir)):
+            release, python = inst.release_from_filename(name)
+            if release and name.startswith(stem) and name.endswith("-%s-%s.sh" % platform):
+                found.append((inst.version_tuple(release), name, release, python))
+        if len(found) < 2:
+            pytest.skip("the world has fewer than two %s installers for this platform: %s" % (distribution, os.listdir(self.dir)))
+        found.sort()
+        self.old, self.new = found[0][1:], found[-1][1:]
+        self.since = len(server.requests())
+
+    @property
+    def mirror(self):
+        return self.server.url + "/installers"
+
+    def digest(self, which):
+        with open(os.path.join(self.dir, which[0] + ".sha256"), encoding="utf-8") as handle:
+            return inst.parse_sidecar(handle.read(), which[0])
+
+    def conda(self, which):
+        return inst.conda_version_of(which[1])
+
+    def args(self, prefix, which, **kw):
+        args = dict(prefix=str(prefix), distribution=self.distribution, version=which[1], mirror_url=self.mirror,
+                    checksum="sha256:" + self.digest(which))
+        if which[2]:
+            args["python"] = which[2]
+        args.update(kw)
+        return args
+
+    def requests(self):
+        """The server's requests since this test started (the server lives for the whole session)."""
+        return self.server.requests()[self.since:]
+
+    def count(self, substr):
+        return sum(1 for e in self.requests() if substr in e.get("path", "") and e.get("method") == "GET")
+
+    def downloads(self, which):
+        """GET requests for the installer itself (not its sidecar)."""
+        return self.count(which[0]) - self.count(which[0] + ".sha256")
+
+
+@pytest.fixture
+def installers(world, world_server):
+    return Installers(world, world_server)
+
+
+@pytest.fixture
+def miniconda(world, world_server):
+    return Installers(world, world_server, "miniconda")
+
+
+def assert_installed(prefix, conda):
+    assert os.path.isfile(os.path.join(str(prefix), "conda-meta", "history"))
+    assert os.path.isfile(os.path.join(str(prefix), "bin", "conda"))
+    records = [n for n in os.listdir(os.path.join(str(prefix), "conda-meta")) if n.startswith("conda-%s-" % conda)]
+    assert records, os.listdir(os.path.join(str(prefix), "conda-meta"))
+
+
+# -- tests -------------------------------------------------------------------------------------------------------
+
+
+def test_fresh_install_check_mode_then_idempotent_without_http(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    old = installers.old
+    predicted = run_module(MODULE, installers.args(prefix, old), check=True, diff=True)
+    assert predicted.changed and predicted["action"] == "install", predicted.result
+    assert predicted["diff"]["before"]["state"] == "absent"
+    assert predicted["diff"]["after"] == {"prefix": str(prefix), "state": "installed", "version": installers.conda(old)}
+    assert not prefix.exists() and installers.downloads(old) == 0  # check mode downloads nothing
+
+    first = run_module(MODULE, installers.args(prefix, old), diff=True)
+    assert first.changed and not first.failed, first.result
+    assert first["action"] == "install" and first["version"] == installers.conda(old)
+    assert first["conda_exe"] == str(prefix / "bin" / "conda")
+    assert first["installer_url"] == "%s/%s" % (installers.mirror, old[0])
+    assert first["distribution"] == installers.distribution and first["prefix"] == str(prefix)
+    assert_installed(prefix, installers.conda(old))
+    assert installers.downloads(old) == 1
+
+    before = len(installers.requests())
+    second = run_module(MODULE, installers.args(prefix, old))
+    assert not second.changed and second["action"] == "none", second.result
+    assert len(installers.requests()) == before  # zero HTTP requests at the requested version
+    again = run_module(MODULE, installers.args(prefix, old), check=True)
+    assert not again.changed
+    assert len(installers.requests()) == before
+
+
+def test_upgrade_from_old_to_new(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    _first = run_module(MODULE, installers.args(prefix, installers.old))
+    assert _first.changed, _first.result
+    present = run_module(MODULE, installers.args(prefix, installers.old, version="latest", python=None, state="present"))
+    assert not present.changed  # state=present keeps what is there
+    predicted = run_module(MODULE, installers.args(prefix, installers.new), check=True)
+    assert predicted.changed and predicted["action"] == "upgrade"
+    assert_installed(prefix, installers.conda(installers.old))
+    up = run_module(MODULE, installers.args(prefix, installers.new), diff=True)
+    assert up.changed and up["action"] == "upgrade", up.result
+    assert up["previous_version"] == installers.conda(installers.old)
+    assert up["version"] == installers.conda(installers.new)
+    assert up["diff"]["before"]["version"] == installers.conda(installers.old)
+    assert up["diff"]["after"]["version"] == installers.conda(installers.new)
+    assert_installed(prefix, installers.conda(installers.new))
+    # Asking for the older one again never downgrades.
+    down = run_module(MODULE, installers.args(prefix, installers.old))
+    assert not down.changed and "not downgrading" in down["reason"]
+
+
+def test_state_latest_learns_the_version_from_the_installer(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    _first = run_module(MODULE, installers.args(prefix, installers.old))
+    assert _first.changed, _first.result
+    new = installers.new
+    url = "%s/%s" % (installers.mirror, new[0])
+    args = dict(prefix=str(prefix), distribution=installers.distribution, state="latest", installer_url=url,
+                checksum="sha256:" + installers.digest(new))
+    predicted = run_module(MODULE, args, check=True)
+    assert predicted.changed and predicted["action"] == "upgrade", predicted.result
+    assert predicted["version"] == installers.conda(new)
+    up = run_module(MODULE, args)
+    assert up.changed and up["version"] == installers.conda(new), up.result
+    assert not run_module(MODULE, args).changed
+
+
+def test_state_latest_through_a_mirror_of_miniconda(run_module, miniconda, tmp_path):
+    """version=latest + state=latest: the version comes from the first KiB of Miniconda3-latest (its '# VER:' line)."""
+    latest = os.path.join(miniconda.dir, "miniconda", "Miniconda3-latest-%s-%s.sh" % inst.platform_of("miniconda", *_uname()))
+    if not os.path.isfile(latest):
+        pytest.skip("the world has no Miniconda3-latest installer")
+    prefix = tmp_path / "miniconda3"
+    _first = run_module(MODULE, miniconda.args(prefix, miniconda.old))
+    assert _first.changed, _first.result
+    args = dict(prefix=str(prefix), distribution="miniconda", state="latest", mirror_url=miniconda.mirror + "/miniconda",
+                checksum="sha256:" + miniconda.digest(miniconda.new))
+    predicted = run_module(MODULE, args, check=True)
+    assert predicted.changed and predicted["action"] == "upgrade", predicted.result
+    assert predicted["version"] == miniconda.conda(miniconda.new)
+    assert miniconda.count("Miniconda3-latest") == 1  # a partial read, not the download
+    up = run_module(MODULE, args)
+    assert up.changed and up["version"] == miniconda.conda(miniconda.new), up.result
+    assert_installed(prefix, miniconda.conda(miniconda.new))
+    same = run_module(MODULE, args)
+    assert not same.changed and same["action"] == "none"
+    # state=present with version=latest needs no network at all.
+    before = len(miniconda.requests())
+    assert not run_module(MODULE, dict(args, state="present")).changed
+    assert len(miniconda.requests()) == before
+
+
+def _uname():
+    return os.uname()[0], os.uname()[4]
+
+
+def test_checksum_mismatch_fails_with_nothing_installed(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    res = run_module(MODULE, installers.args(prefix, installers.old, checksum="sha256:" + "0" * 64, tmp_dir=str(downloads)))
+    assert res.failed and "checksum mismatch" in res["msg"], res.result
+    assert not prefix.exists()
+    assert os.listdir(str(downloads)) == []  # the bad download is gone too
+
+
+def test_checksum_url_and_missing_checksum(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    sidecar = "file://%s/%s.sha256" % (installers.dir, installers.old[0])
+    args = installers.args(prefix, installers.old, checksum=None, checksum_url=sidecar)
+    del args["checksum"]
+    _first = run_module(MODULE, args)
+    assert _first.changed, _first.result
+    assert_installed(prefix, installers.conda(installers.old))
+    other = tmp_path / "other"
+    args = installers.args(other, installers.old, installer_url="%s/%s" % (installers.mirror, installers.old[0]), mirror_url=None)
+    del args["checksum"], args["mirror_url"]
+    res = run_module(MODULE, args)
+    assert res.failed and "no checksum" in res["msg"] and "allow_unverified" in res["msg"]
+    assert not other.exists()
+
+
+def test_plain_http_sidecar_is_refused(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    args = installers.args(prefix, installers.old)
+    del args["checksum"]  # the mirror's sidecar would come over plain http too
+    res = run_module(MODULE, args)
+    assert res.failed and "plain http" in res["msg"], res.result
+    assert not prefix.exists() and installers.downloads(installers.old) == 0
+
+
+def _start_playbook(tmp_path, task_args, environment):
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "install", MODULE: task_args, "environment": environment},
+    ]}]
+    path = tmp_path / "killed.yml"
+    path.write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PYTHON_INTERPRETER=MANAGED_PYTHON,
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ltmp"))
+    return subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(path)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_interrupted_install_is_repaired(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    proc = _start_playbook(tmp_path, installers.args(prefix, installers.old), {"CONDAFLEET_INSTALLER_SLEEP": "60"})
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (prefix.exists() and os.listdir(str(prefix))):
+            time.sleep(0.2)
+        assert prefix.exists(), "the installer never started writing the prefix"
+        time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (prefix / "conda-meta" / "history").exists() or not (prefix / "bin" / "conda").exists(), \
+        "the installer finished before it was killed"
+    predicted = run_module(MODULE, installers.args(prefix, installers.old), check=True)
+    assert predicted.changed and predicted["action"] == "reinstall", predicted.result
+    repaired = run_module(MODULE, installers.args(prefix, installers.old))
+    assert repaired.changed and repaired["action"] == "reinstall", repaired.result
+    assert_installed(prefix, installers.conda(installers.old))
+    assert not run_module(MODULE, installers.args(prefix, installers.old)).changed
+
+
+def test_user_directory_is_refused_and_left_intact(run_module, installers, tmp_path):
+    prefix = tmp_path / "projects"
+    prefix.mkdir()
+    (prefix / "notes.txt").write_text("do not lose me\n")
+    (prefix / "bin").mkdir()
+    for state in ("present", "absent"):
+        res = run_module(MODULE, installers.args(prefix, installers.old, state=state))
+        assert res.failed and "not a conda installation" in res["msg"], res.result
+        check = run_module(MODULE, installers.args(prefix, installers.old, state=state), check=True)
+        assert check.failed
+    assert sorted(os.listdir(str(prefix))) == ["bin", "notes.txt"]
+    assert (prefix / "notes.txt").read_text() == "do not lose me\n"
+    assert installers.downloads(installers.old) == 0
+
+
+def test_absent_removes_install_and_conda_init(run_module, installers, tmp_path):
+    prefix = tmp_path / "conda"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("alias ll='ls -l'\n")
+    env = {"HOME": str(home)}
+    res = run_module(MODULE, installers.args(prefix, installers.old, init_shells=["bash"]), environment=env)
+    assert res.changed and res["rc_files"] == [str(home / ".bashrc")], res.result
+    assert inst.has_init((home / ".bashrc").read_text(), str(prefix))
+    # The rc file is still valid shell after the edit.
+    assert subprocess.run(["bash", "-n", str(home / ".bashrc")], check=False).returncode == 0
+    assert not run_module(MODULE, installers.args(prefix, installers.old, init_shells=["bash"]), environment=env).changed
+    predicted = run_module(MODULE, dict(prefix=str(prefix), state="absent"), check=True, diff=True, environment=env)
+    assert predicted.changed and predicted["action"] == "remove" and prefix.exists()
+    gone = run_module(MODULE, dict(prefix=str(prefix), state="absent"), environment=env)
+    assert gone.changed and not prefix.exists(), gone.result
+    assert (home / ".bashrc").read_text() == "alias ll='ls -l'\n"
+    assert not run_module(MODULE, dict(prefix=str(prefix), state="absent"), environment=env).changed
+
+
+def test_shared_group_writable_install(run_module, installers, tmp_path):
+    prefix = tmp_path / "shared"
+    res = run_module(MODULE, installers.args(prefix, installers.old, mode="2775", group_writable=True))
+    assert res.changed, res.result
+    assert oct(os.stat(str(prefix)).st_mode & 0o7777) == "0o2775"
+    assert os.stat(str(prefix / "conda-meta" / "history")).st_mode & 0o020
+    assert not run_module(MODULE, installers.args(prefix, installers.old, mode="2775", group_writable=True)).changed
+
+
+def test_fleet_downloads_once_through_the_controller_cache(installers, tmp_path):
+    inventory = tmp_path / "inventory.ini"
+    hosts = ["node%d" % i for i in range(1, 4)]
+    inventory.write_text(
+        "[fleet]\n" + "".join("%s conda_prefix=%s\n" % (h, tmp_path / h / "conda") for h in hosts)
+        + "[fleet:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % MANAGED_PYTHON
+    )
+    task = installers.args("{{ conda_prefix }}", installers.old, installer_cache="controller",
+                           cache_dir=str(tmp_path / "controller-cache"))
+    play = [{"hosts": "fleet", "gather_facts": False, "tasks": [
+        {"name": "Install conda everywhere", MODULE: task, "register": "__r"},
+        {"name": "Keep the results", "ansible.builtin.copy": {"content": "{{ __r | to_json }}",
+                                                              "dest": str(tmp_path / "{{ inventory_hostname }}.json"),
+                                                              "mode": "0600"}},
+    ]}]
+    playbook = tmp_path / "fleet.yml"
+    playbook.write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORKS="3",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ltmp"))
+
+    def play_once():
+        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=900, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return {h: json.loads((tmp_path / ("%s.json" % h)).read_text()) for h in hosts}
+
+    results = play_once()
+    for host in hosts:
+        assert results[host]["changed"] and results[host]["action"] == "install", results[host]
+        assert results[host]["installer_url"] == "%s/%s" % (installers.mirror, installers.old[0])
+        assert_installed(tmp_path / host / "conda", installers.conda(installers.old))
+    assert installers.downloads(installers.old) == 1  # one download for three hosts
+    before = len(installers.requests())
+    results = play_once()
+    assert not any(r["changed"] for r in results.values())
+    assert len(installers.requests()) == before
+
+
+@pytest.mark.parametrize("cache", ["host", "controller"])
+def test_authenticated_mirror_keeps_credentials_out_of_logs(run_module, installers, tmp_path, cache):
+    from server import Server  # the world's loopback server, here with basic auth
+
+    secret = "s3cr3t-pw-%s" % cache
+    with Server(installers.root, basic="fleet:" + secret, log_path=str(tmp_path / "auth.log")) as srv:
+        prefix = tmp_path / "conda"
+        args = installers.args(prefix, installers.old, mirror_url=srv.url + "/installers", url_username="fleet",
+                               url_password=secret, force_basic_auth=True, installer_cache=cache,
+                               cache_dir=str(tmp_path / "cache"))
+        denied = run_module(MODULE, dict(args, url_password="wrong-" + secret))
+        assert denied.failed and not prefix.exists()
+        res = run_module(MODULE, args, diff=True, verbosity=3)
+        assert res.changed and not res.failed, res.result
+        assert_installed(prefix, installers.conda(installers.old))
+        assert srv.count(installers.old[0], status=200) == 1
+    for text in (json.dumps(res.result), res.stdout, res.stderr, json.dumps(denied.result), denied.stdout, denied.stderr):
+        assert secret not in text
