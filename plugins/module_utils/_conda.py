@@ -151,3 +151,448 @@ def _looks_like_partial_install(prefix):
     return any(os.path.lexists(os.path.join(prefix, marker)) for marker in markers) and not any(
         entry for entry in os.listdir(prefix) if entry not in markers + ("bin", "lib", "envs", "etc", "condabin", "conda-meta")
     )
+
+
+# ---------------------------------------------------------------- running conda
+
+# Settings that keep conda non-interactive, machine-readable and away from the base
+# installation's own conda, whatever the host's .condarc says. The module's
+# ``environment`` option is applied on top of these (CONDA_OVERRIDE_CUDA...).
+CONDA_ENVIRON = {
+    "LC_ALL": "C",
+    "LANG": "C",
+    "CONDA_ALWAYS_YES": "true",
+    "CONDA_AUTO_UPDATE_CONDA": "false",
+    "CONDA_NOTIFY_OUTDATED_CONDA": "false",
+    "CONDA_REPORT_ERRORS": "false",
+}
+
+# Subcommands that take --yes (``conda env update`` does not: it never prompts).
+_TAKES_YES = frozenset(["create", "install", "update", "remove", "uninstall"])
+
+
+class CondaError(Exception):
+    """A conda command failed. ``info`` holds the parsed error (``exception_name``, ``message``...)."""
+
+    def __init__(self, msg, cmd=None, rc=None, stdout="", stderr="", info=None):
+        super(CondaError, self).__init__(msg)
+        self.msg = msg
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.info = info or {}
+
+    def result(self):
+        """Keyword arguments for ``fail_json``."""
+        out = {"msg": self.msg, "cmd": self.cmd, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
+        if self.info.get("exception_name"):
+            out["exception_name"] = self.info["exception_name"]
+        if self.info.get("message"):
+            out["conda_message"] = self.info["message"]
+        return out
+
+
+def parse_json_output(stdout):
+    """Return the JSON document conda printed on ``stdout``, or ``None``.
+
+    conda may print NUL-terminated progress objects before the final document
+    (only on a TTY without --quiet, but be defensive): split on ``\\0`` and take
+    the last chunk that parses.
+    """
+    if not stdout:
+        return None
+    for chunk in reversed([part for part in stdout.split("\0") if part.strip()]):
+        try:
+            return json.loads(chunk)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_error(rc, stdout, stderr):
+    """Describe a failed conda run: a dict with ``exception_name`` and ``message`` (plain words) at least.
+
+    conda prints one JSON object on stdout for its own errors; argparse errors
+    (rc 2) and crashes are plain text on stderr.
+    """
+    payload = parse_json_output(stdout)
+    if isinstance(payload, dict) and (payload.get("exception_name") or payload.get("error")):
+        info = dict(payload)
+        name = payload.get("exception_name") or "CondaError"
+        message = payload.get("message") or payload.get("error") or ""
+        if name == "CondaMultiError" and isinstance(payload.get("errors"), list):
+            message = "; ".join(str(err.get("message") or err.get("error") or err) if isinstance(err, dict) else str(err)
+                                for err in payload["errors"])
+        info["exception_name"] = name
+        info["message"] = str(message).strip()
+        return info
+    text = (stderr or "").strip() or (stdout or "").strip()
+    name = "CondaError"
+    match = re.search(r"^(\w+(?:Error|Exception|NotFound\w*)):\s*(.*)$", text, re.M)
+    if match:
+        name = match.group(1)
+    if rc == 2 and not match:
+        name = "ArgumentError"
+    return {"exception_name": name, "message": text or "conda exited with rc %s and printed nothing" % rc}
+
+
+def package_of(entry):
+    """``{"name", "version", "build", "channel"}`` of a LINK/UNLINK entry or a conda-meta record."""
+    return {
+        "name": entry.get("name"),
+        "version": str(entry.get("version")),
+        "build": entry.get("build_string", entry.get("build", "")),
+        "channel": channel_name(entry.get("channel") or entry.get("base_url") or ""),
+    }
+
+
+def parse_actions(payload):
+    """The LINK and UNLINK lists of a create/install/update/remove JSON answer (empty when nothing to do)."""
+    actions = (payload or {}).get("actions") or {}
+    if isinstance(actions, list):  # very old conda: a list of per-prefix dicts
+        actions = actions[0] if actions else {}
+    return {
+        "link": [package_of(entry) for entry in actions.get("LINK") or [] if isinstance(entry, dict)],
+        "unlink": [package_of(entry) for entry in actions.get("UNLINK") or [] if isinstance(entry, dict)],
+        "pip": list(actions.get("PIP") or []),
+    }
+
+
+def channel_name(channel):
+    """A record's channel as conda list shows it: ``file:///srv/chan/linux-64`` -> ``chan``,
+    ``https://conda.anaconda.org/conda-forge/noarch`` -> ``conda-forge``, ``pkgs/main`` stays."""
+    channel = str(channel or "").rstrip("/")
+    if "://" not in channel:
+        return channel.split("::", maxsplit=1)[0]
+    scheme, rest = channel.split("://", 1)
+    parts = rest.split("/")
+    host, path = parts[0], [p for p in parts[1:] if p]
+    if path and re.match(r"^(noarch|(linux|osx|win|emscripten|wasi|zos|freebsd)-\w+)$", path[-1]):
+        path = path[:-1]
+    if path and path[0] == "t" and len(path) > 2:  # /t/TOKEN/name
+        path = path[2:]
+    if host in ("conda.anaconda.org", "repo.anaconda.com") or host.endswith(".anaconda.org"):
+        return "/".join(path) or host
+    if scheme == "file":
+        return path[-1] if path else channel
+    return path[-1] if path else host
+
+
+class CondaRunner:
+    """Runs one conda executable with ``--json`` and parses what it prints.
+
+    ``run()`` returns ``(rc, payload, stdout, stderr)``; ``json()`` raises
+    :class:`CondaError` unless conda succeeded. Commands are argv lists, never
+    shell strings; ``cmd`` of the last run is kept for the module's result.
+    """
+
+    def __init__(self, module, executable, environ=None):
+        self.module = module
+        self.executable = executable
+        self.environ = dict(CONDA_ENVIRON)
+        self.environ.update(dict((str(k), str(v)) for k, v in (environ or {}).items()))
+        self.commands = []
+
+    def argv(self, args, dry_run=False):
+        args = list(args)
+        argv = [self.executable] + args
+        sub = [a for a in args[:2] if not a.startswith("-")]
+        if dry_run:
+            argv.append("--dry-run")
+        elif sub and sub[0] in _TAKES_YES:
+            argv.append("--yes")
+        argv += ["--json", "--quiet"]
+        return argv
+
+    def run(self, args, dry_run=False, environ=None):
+        argv = self.argv(args, dry_run=dry_run)
+        env = dict(self.environ)
+        env.update(environ or {})
+        self.commands.append(argv)
+        rc, out, err = self.module.run_command(argv, environ_update=env, expand_user_and_vars=False)
+        return rc, parse_json_output(out), out, err
+
+    def json(self, args, dry_run=False, environ=None):
+        rc, payload, out, err = self.run(args, dry_run=dry_run, environ=environ)
+        if rc == 0 and isinstance(payload, (dict, list)) and not (isinstance(payload, dict) and payload.get("exception_name")):
+            return payload
+        info = parse_error(rc, out, err) if rc != 0 or payload is None or isinstance(payload, dict) else {}
+        if rc == 0 and payload is None:
+            info = {"exception_name": "InvalidOutput", "message": "conda printed no JSON document"}
+        raise CondaError(describe_error(info), cmd=self.commands[-1], rc=rc, stdout=out, stderr=err, info=info)
+
+
+def describe_error(info):
+    """One plain sentence for a parsed conda error."""
+    name = info.get("exception_name") or "CondaError"
+    message = " ".join(str(info.get("message") or "").split())
+    hints = {
+        "PackagesNotFoundError": "a requested package does not exist in the configured channels",
+        "PackagesNotFoundInChannelsError": "a requested package does not exist in the configured channels",
+        "UnsatisfiableError": "the requested specs cannot be installed together",
+        "LibMambaUnsatisfiableError": "the requested specs cannot be installed together",
+        "RattlerUnsatisfiableError": "the requested specs cannot be installed together",
+        "CondaHTTPError": "a channel could not be reached",
+        "NoChannelsConfiguredError": "no channels are configured (give channels or configure .condarc)",
+        "CondaToSNonInteractiveError": "the Terms of Service of a channel have not been accepted",
+        "EnvironmentIsFrozenError": "the environment is frozen",
+        "NotWritableError": "a path conda needs is not writable",
+    }
+    words = hints.get(name)
+    if words is None and "Unsatisfiable" in name:
+        words = hints["UnsatisfiableError"]
+    head = "conda failed (%s%s)" % (name, ": " + words if words else "")
+    return "%s: %s" % (head, message) if message else head
+
+
+# ---------------------------------------------------------------- history and environments
+
+_HISTORY_SPECS_RE = re.compile(r"^#\s*(update|install|create|remove|neutered)\s+specs:\s*(.*)$")
+_SPEC_NAME_RE = re.compile(r"^\s*(?:[^\s:]+::)?([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
+
+
+def _history_list(text):
+    import ast
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return []
+        return [str(item) for item in value] if isinstance(value, (list, tuple)) else []
+    return [part.strip() for part in text.split(",") if part.strip()]  # conda < 4.5
+
+
+def history_spec_name(spec):
+    match = _SPEC_NAME_RE.match(spec or "")
+    return match.group(1).lower() if match else None
+
+
+def read_history_specs(prefix, installed_names=None):
+    """The specs the user asked for in ``prefix``, by package name, from ``conda-meta/history``.
+
+    Follows conda's ``History.get_requested_specs_map()``: later ``update``
+    specs overwrite earlier ones, ``remove`` specs drop the name. With
+    ``installed_names`` only names still installed are kept.
+    """
+    specs = {}
+    try:
+        with open(os.path.join(prefix, HISTORY), "r", encoding="utf-8", errors="replace") as handle:
+            lines = handle.readlines()
+    except OSError:
+        return specs
+    for line in lines:
+        match = _HISTORY_SPECS_RE.match(line.strip())
+        if not match:
+            continue
+        kind, items = match.group(1), _history_list(match.group(2))
+        for spec in items:
+            name = history_spec_name(spec)
+            if not name:
+                continue
+            if kind == "remove":
+                specs.pop(name, None)
+            else:
+                specs[name] = spec
+    if installed_names is not None:
+        installed = set(installed_names)
+        specs = dict((k, v) for k, v in specs.items() if k in installed)
+    return specs
+
+
+def history_revision(prefix):
+    """The number of the last revision of ``prefix`` (0 after create), or ``None`` without history."""
+    try:
+        with open(os.path.join(prefix, HISTORY), "r", encoding="utf-8", errors="replace") as handle:
+            count = sum(1 for line in handle if line.startswith("==>") and line.rstrip().endswith("<=="))
+    except OSError:
+        return None
+    return max(count - 1, 0)
+
+
+def _belongs_to(prefix, base_prefix):
+    """Whether the environment at ``prefix`` was made by the conda of ``base_prefix``."""
+    base = os.path.realpath(base_prefix).rstrip("/") + "/"
+    if os.path.realpath(prefix).startswith(base):
+        return True
+    try:
+        with open(os.path.join(prefix, HISTORY), "r", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("# cmd:"):
+                    return base in line or base_prefix.rstrip("/") + "/" in line
+    except OSError:
+        return False
+    return False
+
+
+def environments(base_prefix, home=None):
+    """Every environment of the installation at ``base_prefix``, from disk.
+
+    Base, ``envs/*`` with ``conda-meta/history``, and the entries of
+    ``~/.conda/environments.txt`` that this installation's conda made. Each is
+    ``{"name", "prefix", "base"}``; ``name`` is ``""`` for environments outside
+    an ``envs`` directory (as conda shows them).
+    """
+    base_prefix = os.path.normpath(base_prefix)
+    found = []
+    seen = set()
+
+    def add(path, name, is_base=False):
+        real = os.path.realpath(path)
+        if real in seen or not is_conda_prefix(path):
+            return
+        seen.add(real)
+        found.append({"name": name, "prefix": os.path.normpath(path), "base": is_base})
+
+    add(base_prefix, "base", True)
+    envs_dir = os.path.join(base_prefix, "envs")
+    try:
+        for entry in sorted(os.listdir(envs_dir)):
+            add(os.path.join(envs_dir, entry), entry)
+    except OSError:
+        pass
+    home = home or os.path.expanduser("~")
+    try:
+        with open(os.path.join(home, ".conda", "environments.txt"), "r", encoding="utf-8") as handle:
+            listed = [line.strip() for line in handle if line.strip()]
+    except OSError:
+        listed = []
+    for path in listed:
+        if os.path.isabs(path) and is_conda_prefix(path) and _belongs_to(path, base_prefix):
+            parent = os.path.basename(os.path.dirname(os.path.normpath(path)))
+            add(path, os.path.basename(os.path.normpath(path)) if parent == "envs" else "")
+    return found
+
+
+def pip_dists(prefix):
+    """Python distributions installed by pip (not by conda) in ``prefix``: ``{normalized name: version}``.
+
+    Read from ``lib/python*/site-packages/*.dist-info`` (the ``INSTALLER`` file
+    says who installed it); no pip process.
+    """
+    dists = {}
+    lib = os.path.join(prefix, "lib")
+    try:
+        pythons = [d for d in os.listdir(lib) if d.startswith("python")]
+    except OSError:
+        return dists
+    for pydir in sorted(pythons):
+        site = os.path.join(lib, pydir, "site-packages")
+        try:
+            entries = os.listdir(site)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith(".dist-info") or "-" not in entry:
+                continue
+            name, version = entry[:-len(".dist-info")].rsplit("-", 1)
+            try:
+                with open(os.path.join(site, entry, "INSTALLER"), "r", encoding="utf-8") as handle:
+                    installer = handle.read().strip()
+            except OSError:
+                installer = ""
+            if installer == "conda":
+                continue
+            dists[normalize_dist_name(name)] = version
+    return dists
+
+
+def normalize_dist_name(name):
+    """PEP 503 normalization: ``Foo_Bar.baz`` -> ``foo-bar-baz``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def python_version(records):
+    for record in records:
+        if record.get("name") == "python":
+            return str(record.get("version"))
+    return None
+
+
+def meta_fingerprint(prefix):
+    """Names, sizes and mtimes of ``conda-meta`` files: cheap evidence that a failed run left it alone."""
+    meta = os.path.join(prefix, CONDA_META)
+    out = {}
+    try:
+        names = os.listdir(meta)
+    except OSError:
+        return None
+    for name in names:
+        try:
+            st = os.stat(os.path.join(meta, name))
+        except OSError:
+            continue
+        out[name] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+class InstallationLock:
+    """An exclusive ``flock`` on ``BASE/conda-meta/.condafleet.lock``, so that two runs on one host serialize.
+
+    Raises :class:`LockTimeout` after ``timeout`` seconds.
+    """
+
+    def __init__(self, base_prefix, timeout=600):
+        self.path = os.path.join(base_prefix, CONDA_META, ".condafleet.lock")
+        self.timeout = timeout
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl
+        import time
+        self.handle = open(self.path, "a")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except OSError:
+                if time.monotonic() >= deadline:
+                    self.handle.close()
+                    raise LockTimeout("another run holds %s for more than %ss" % (self.path, self.timeout))
+                time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        import fcntl
+        try:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            self.handle.close()
+        return False
+
+
+class LockTimeout(Exception):
+    pass
+
+
+def package_records(prefix, full_names=None):
+    """The packages of ``prefix`` for a converged check, cheaply.
+
+    Name, version and build of every package come from the ``conda-meta`` file
+    names (``NAME-VERSION-BUILD.json``); only the records of ``full_names`` (all
+    of them when ``None``) are parsed. A record that cannot be read is skipped,
+    as in :func:`conda_meta_records`. Sorted by name.
+    """
+    if full_names is None:
+        return conda_meta_records(prefix)
+    meta = os.path.join(prefix, CONDA_META)
+    try:
+        names = os.listdir(meta)
+    except OSError:
+        return []
+    wanted = set(full_names)
+    records = []
+    for filename in names:
+        match = _RECORD_NAME_RE.match(filename)
+        if not match:
+            continue
+        if match.group("name") in wanted:
+            record = read_json_file(os.path.join(meta, filename))
+            if isinstance(record, dict) and record.get("name") and record.get("version") is not None:
+                records.append(record)
+        else:
+            records.append({"name": match.group("name"), "version": match.group("version"),
+                            "build": match.group("build")})
+    records.sort(key=lambda rec: rec["name"])
+    return records

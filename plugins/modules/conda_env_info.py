@@ -1,0 +1,249 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to condafleet.conda
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: conda_env_info
+short_description: List the environments of a conda installation and compare one with a spec
+version_added: 0.1.0
+description:
+  - Reads every environment of the installation at O(prefix) from disk, without running conda. Base, C(envs/*),
+    and the entries of C(~/.conda/environments.txt) that this installation's conda made.
+  - For each environment, returns its Python version, its packages (name, version, build, channel), the pip-installed
+    distributions and the specs the user asked for (from C(conda-meta/history), as C(conda env export --from-history)
+    does).
+  - With O(name) or O(path) and a spec (O(python), O(packages), O(pip), O(spec_file) or O(spec_content)), also compares
+    that environment with the spec, with the same matcher as M(condafleet.conda.conda_env).
+author:
+  - condafleet.conda contributors (@condafleet)
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux and macOS hosts.
+options:
+  prefix:
+    description: The conda installation (base prefix).
+    type: path
+    default: /opt/conda
+  name:
+    description: Only this environment (by name; V(base) is the installation). Mutually exclusive with O(path).
+    type: str
+  path:
+    description: Only the environment at this path. Mutually exclusive with O(name).
+    type: path
+  include_packages:
+    description: Return the package list of each environment (can be long).
+    type: bool
+    default: true
+  python:
+    description: Python version to compare with, as in M(condafleet.conda.conda_env).
+    type: str
+  packages:
+    description: conda match specs to compare with.
+    type: list
+    elements: str
+    default: []
+  pip:
+    description: pip requirements to compare with.
+    type: list
+    elements: str
+    default: []
+  spec_file:
+    description: environment.yml or C(@EXPLICIT) lock file on the host to compare with.
+    type: path
+  spec_content:
+    description: Text of an environment.yml or lock file to compare with.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Every environment of /opt/conda
+  condafleet.conda.conda_env_info:
+    prefix: /opt/conda
+  register: conda_envs
+
+- name: Does "vision" match its environment.yml?
+  condafleet.conda.conda_env_info:
+    name: vision
+    spec_content: "{{ lookup('ansible.builtin.file', 'files/vision.yml') }}"
+  register: vision
+
+- name: Report drift
+  ansible.builtin.debug:
+    msg: "missing {{ vision.comparison.missing }}, wrong {{ vision.comparison.unsatisfied }}, extra {{ vision.comparison.extra }}"
+  when: not vision.comparison.satisfied
+"""
+
+RETURN = r"""
+environments:
+  description: The environments of the installation (only the selected one with O(name) or O(path)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name (V(base) for the installation, empty for environments outside an C(envs) directory).
+      type: str
+    prefix:
+      description: Path.
+      type: str
+    base:
+      description: Whether it is the base environment.
+      type: bool
+    python_version:
+      description: Version of the C(python) package, or C(null).
+      type: str
+    packages:
+      description: Packages (C(name), C(version), C(build), C(channel)), when O(include_packages).
+      type: list
+      elements: dict
+    pip_packages:
+      description: Distributions installed by pip (C(name), C(version)).
+      type: list
+      elements: dict
+    requested_specs:
+      description: The specs the user asked for, from C(conda-meta/history), by package name.
+      type: dict
+  sample:
+    - name: vision
+      prefix: /opt/conda/envs/vision
+      base: false
+      python_version: 3.11.9
+      packages: [{name: numpy, version: 2.1.0, build: py311_0, channel: conda-forge}]
+      pip_packages: []
+      requested_specs: {python: python=3.11, numpy: numpy}
+exists:
+  description: With O(name) or O(path), whether that environment exists.
+  returned: when O(name) or O(path) is given
+  type: bool
+comparison:
+  description: With O(name) or O(path) and a spec, how the environment compares with it.
+  returned: when a spec is given
+  type: dict
+  contains:
+    satisfied:
+      description: Every spec is satisfied.
+      type: bool
+    missing:
+      description: Specs whose package is not installed.
+      type: list
+      elements: str
+    unsatisfied:
+      description: Specs whose package is installed in a version or build that does not match (C(spec), C(installed)).
+      type: list
+      elements: dict
+    extra:
+      description: Installed packages neither requested nor needed by what is requested.
+      type: list
+      elements: str
+    pip_unsatisfied:
+      description: pip requirements not satisfied.
+      type: list
+      elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
+    conda_meta_records,
+    environments,
+    is_conda_prefix,
+    package_of,
+    pip_dists,
+    python_version,
+    read_history_specs,
+)
+from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
+    SpecError,
+    compare,
+    desired_state,
+    validate,
+)
+
+
+def describe(env, include_packages):
+    records = conda_meta_records(env["prefix"])
+    out = dict(env)
+    out["python_version"] = python_version(records)
+    if include_packages:
+        out["packages"] = [package_of(r) for r in records]
+    out["pip_packages"] = [{"name": n, "version": v} for n, v in sorted(pip_dists(env["prefix"]).items())]
+    out["requested_specs"] = read_history_specs(env["prefix"], [r["name"] for r in records])
+    return out
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            prefix=dict(type="path", default="/opt/conda"),
+            name=dict(type="str"),
+            path=dict(type="path"),
+            include_packages=dict(type="bool", default=True),
+            python=dict(type="str"),
+            packages=dict(type="list", elements="str", default=[]),
+            pip=dict(type="list", elements="str", default=[]),
+            spec_file=dict(type="path"),
+            spec_content=dict(type="str"),
+        ),
+        mutually_exclusive=[("name", "path"), ("spec_file", "spec_content")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    base = os.path.normpath(params["prefix"])
+    envs = environments(base)
+    result = {"changed": False}
+    selected = params["name"] is not None or params["path"] is not None
+    if selected:
+        if params["path"]:
+            target = os.path.normpath(params["path"])
+            found = [e for e in envs if os.path.realpath(e["prefix"]) == os.path.realpath(target)]
+            if not found and is_conda_prefix(target):
+                found = [{"name": "", "prefix": target, "base": False}]
+        else:
+            found = [e for e in envs if e["name"] == params["name"]]
+        envs = found[:1]
+        result["exists"] = bool(envs)
+    result["environments"] = [describe(env, params["include_packages"]) for env in envs]
+
+    has_spec = params["python"] or params["packages"] or params["pip"] or params["spec_file"] or \
+        params["spec_content"] is not None
+    if has_spec:
+        if not selected:
+            module.fail_json(msg="comparing with a spec needs name or path", **result)
+        text = params["spec_content"]
+        if params["spec_file"]:
+            try:
+                with open(params["spec_file"], "r", encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                module.fail_json(msg="cannot read spec_file %s: %s" % (params["spec_file"], exc), **result)
+        try:
+            desired = desired_state(dict(params, channels=[], override_channels=False), text)
+            validate(desired)
+        except SpecError as exc:
+            module.fail_json(msg=str(exc), **result)
+        if envs:
+            records = conda_meta_records(envs[0]["prefix"])
+            result["comparison"] = compare(records, desired, pip_dists(envs[0]["prefix"]))
+        else:
+            result["comparison"] = {"satisfied": False, "missing": list(desired["specs"]) or [
+                "%s-%s-%s" % (e["name"], e["version"], e["build"]) for e in desired["explicit"] or []],
+                "unsatisfied": [], "extra": [], "pip_unsatisfied": list(desired["pip"])}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""condafleet.conda.conda_env through ansible-playbook against a real installation of the conda double.
+
+Every test gets a fresh installation (``conda_base``) whose channels point at the
+loopback channel. ``PREFIX/bin/conda`` is wrapped by a script that logs each
+invocation, which proves when the module did (not) start conda.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+import pytest
+
+MODULE = "condafleet.conda.conda_env"
+
+pytestmark = [pytest.mark.world, pytest.mark.slow]
+
+
+@pytest.fixture
+def base(conda_base, tmp_path):
+    """The installation, with bin/conda wrapped to count invocations in ``base.log``."""
+    conda = os.path.join(conda_base, "bin", "conda")
+    os.rename(conda, conda + ".real")
+    log = str(tmp_path / "conda-invocations.log")
+    with open(conda, "w", encoding="utf-8") as handle:
+        handle.write('#!/bin/sh\necho "start $$ $*" >> "%s"\n"%s.real" "$@"\nrc=$?\necho "end $$" >> "%s"\nexit $rc\n'
+                     % (log, conda, log))
+    os.chmod(conda, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    open(log, "w").close()
+    return Base(conda_base, log)
+
+
+class Base:
+    def __init__(self, prefix, log):
+        self.prefix = prefix
+        self.log = log
+
+    def lines(self):
+        with open(self.log, encoding="utf-8") as handle:
+            return handle.read().splitlines()
+
+    def count(self):
+        return len([line for line in self.lines() if line.startswith("start ")])
+
+    def env(self, name):
+        return os.path.join(self.prefix, "envs", name)
+
+
+def meta_bytes(prefix):
+    meta = os.path.join(prefix, "conda-meta")
+    out = {}
+    for name in sorted(os.listdir(meta)):
+        with open(os.path.join(meta, name), "rb") as handle:
+            out[name] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+
+def installed(prefix):
+    meta = os.path.join(prefix, "conda-meta")
+    return sorted(name[:-5] for name in os.listdir(meta) if name.endswith(".json"))
+
+
+def lines(packages):
+    return sorted("%s-%s-%s" % (p["name"], p["version"], p["build"]) for p in packages)
+
+
+def test_check_mode_on_a_fresh_host_predicts_exactly_what_the_real_run_does(run_module, base):
+    args = {"prefix": base.prefix, "name": "vision", "python": "3.11", "packages": ["numpy", "opencv"]}
+    check = run_module(MODULE, args, check=True, diff=True)
+    assert check.changed and not check.failed, check.result
+    assert not os.path.exists(base.env("vision"))
+    assert "--dry-run" in check["cmd"] and check["cmd"][1] == "create"
+    real = run_module(MODULE, args, diff=True)
+    assert real.changed and not real.failed, real.result
+    assert lines(real["packages_added"]) == lines(check["actions"]["link"])
+    assert real["diff"]["after"] == check["diff"]["after"]
+    assert installed(base.env("vision")) == lines(check["actions"]["link"])
+
+
+def test_lifecycle_create_converge_add_tighten_prune_absent(run_module, base):
+    spec = {"prefix": base.prefix, "name": "vision", "python": "3.11", "packages": ["numpy", "opencv"]}
+    created = run_module(MODULE, spec)
+    assert created.changed and not created.failed, created.result
+    assert created["cmd"][1] == "create" and created["prefix"] == base.env("vision")
+    assert {"numpy", "opencv", "python", "pip"} <= set(p["name"] for p in created["packages_added"])
+
+    calls = base.count()
+    again = run_module(MODULE, spec, diff=True)
+    assert not again.changed and not again.failed and again["cmd"] is None, again.result
+    assert base.count() == calls, "a converged run must not start conda"
+    assert again["diff"]["before"] == again["diff"]["after"]
+
+    added = run_module(MODULE, dict(spec, packages=["numpy", "opencv", "pandas=2.2"]))
+    assert added.changed and added["cmd"][1] == "install", added.result
+    assert [(p["name"], p["version"]) for p in added["packages_added"]] == [("pandas", "2.2.2")]
+    assert base.count() == calls + 1, "one conda process per change"
+
+    tightened = run_module(MODULE, dict(spec, packages=["numpy<2", "opencv", "pandas=2.2"]), diff=True)
+    assert tightened.changed, tightened.result
+    numpy = [c for c in tightened["packages_changed"] if c["name"] == "numpy"]
+    assert numpy and numpy[0]["after"]["version"].startswith("1.")
+    assert "numpy 2.1.0" in tightened["diff"]["before"] and "numpy 2.1.0" not in tightened["diff"]["after"]
+
+    before = meta_bytes(base.env("vision"))
+    predicted = run_module(MODULE, dict(spec, packages=["numpy<2", "opencv"], prune=True), check=True, diff=True)
+    assert predicted.changed and [p["name"] for p in predicted["actions"]["unlink"]] == ["pandas"], predicted.result
+    assert meta_bytes(base.env("vision")) == before
+    pruned = run_module(MODULE, dict(spec, packages=["numpy<2", "opencv"], prune=True), diff=True)
+    assert pruned.changed, pruned.result
+    assert pruned["diff"]["after"] == predicted["diff"]["after"]
+    assert [p["name"] for p in pruned["packages_removed"]] == ["pandas"]
+    assert "pandas" not in " ".join(installed(base.env("vision")))
+    calls = base.count()
+    assert not run_module(MODULE, dict(spec, packages=["numpy<2", "opencv"], prune=True)).changed
+    assert base.count() == calls
+
+    gone = run_module(MODULE, {"prefix": base.prefix, "name": "vision", "state": "absent"})
+    assert gone.changed and not os.path.exists(os.path.join(base.env("vision"), "conda-meta", "history")), gone.result
+    assert not run_module(MODULE, {"prefix": base.prefix, "name": "vision", "state": "absent"}).changed
+
+
+def double_lacks(result, evidence, feature=None):
+    """The conda double does not implement a real conda 26.7 feature yet: xfail instead of a false failure."""
+    text = str(result.get("stderr", "")) + str(result.get("msg", ""))
+    if result.get("failed") and evidence in text:
+        pytest.xfail("the conda double does not implement %s yet (real conda 26.7 does)" % (feature or evidence))
+
+
+def test_latest_updates_requested_packages(run_module, base):
+    spec = {"prefix": base.prefix, "name": "old", "python": "3.11", "packages": ["numpy=1.24"]}
+    assert run_module(MODULE, spec).changed
+    latest = run_module(MODULE, dict(spec, packages=["numpy"], state="latest"))
+    double_lacks(latest.result, "--update-specs")
+    assert not latest.failed, latest.result
+    assert latest.changed and latest["packages_changed"][0]["after"]["version"] == "2.1.0", latest.result
+    again = run_module(MODULE, dict(spec, packages=["numpy"], state="latest"))
+    assert not again.changed, again.result
+
+
+@pytest.mark.parametrize("bad, exception", [
+    ("no-such-package", "PackagesNotFound"),
+    ("numpy=2.1 python=3.9", "Unsatisfiable"),
+])
+def test_failures_are_clear_and_leave_conda_meta_byte_for_byte(run_module, base, bad, exception):
+    spec = {"prefix": base.prefix, "name": "stable", "python": "3.11", "packages": ["numpy"]}
+    assert run_module(MODULE, spec).changed
+    before = meta_bytes(base.env("stable"))
+    packages = bad.split() if " " in bad else ["numpy", bad]
+    failed = run_module(MODULE, dict(spec, python=None, packages=packages))
+    assert failed.failed, failed.result
+    assert exception in failed["exception_name"] and exception in failed["msg"]
+    assert failed["rolled_back"] is True
+    assert meta_bytes(base.env("stable")) == before
+
+
+def test_invalid_spec_fails_before_conda_runs(run_module, base):
+    calls = base.count()
+    failed = run_module(MODULE, {"prefix": base.prefix, "name": "x", "packages": ["numpy", "python==>3.9"]})
+    assert failed.failed and "'python==>3.9'" in failed["msg"]
+    assert base.count() == calls and not os.path.exists(base.env("x"))
+
+
+def test_environment_yml_then_lock_file(run_module, base, tmp_path):
+    env_yml = tmp_path / "environment.yml"
+    env_yml.write_text("name: ignored\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.12\n  - fastapi\n")
+    made = run_module(MODULE, {"prefix": base.prefix, "name": "web", "spec_file": str(env_yml)})
+    assert made.changed and not made.failed, made.result
+    calls = base.count()
+    assert not run_module(MODULE, {"prefix": base.prefix, "name": "web", "spec_file": str(env_yml)}).changed
+    assert base.count() == calls
+
+    import subprocess
+    lock = subprocess.run([os.path.join(base.prefix, "bin", "conda"), "list", "--explicit", "--md5",
+                           "-p", base.env("web")], capture_output=True, text=True, check=True).stdout
+    assert "@EXPLICIT" in lock
+    copy = run_module(MODULE, {"prefix": base.prefix, "path": str(tmp_path / "web-copy"), "spec_content": lock})
+    double_lacks(copy.result, "/conda-forge/linux-64/python-3.12.4", "create --file with an @EXPLICIT lock file")
+    assert copy.changed and not copy.failed, copy.result
+    assert installed(str(tmp_path / "web-copy")) == installed(base.env("web"))
+    calls = base.count()
+    assert not run_module(MODULE, {"prefix": base.prefix, "path": str(tmp_path / "web-copy"),
+                                   "spec_content": lock}).changed
+    assert base.count() == calls
+
+
+def test_absent_never_removes_base(run_module, base):
+    before = meta_bytes(base.prefix)
+    failed = run_module(MODULE, {"prefix": base.prefix, "name": "base", "state": "absent"})
+    assert failed.failed and "base" in failed["msg"]
+    assert meta_bytes(base.prefix) == before
+
+
+def test_pip_packages_in_the_same_run_and_no_pip_when_satisfied(run_module, base, world_server):
+    if not os.path.exists("/usr/bin/python3.11"):
+        pytest.skip("the world's python 3.11 needs a host python3.11 to run pip")
+    index = world_server.url.rstrip("/") + "/pypi/simple/"
+    spec = {"prefix": base.prefix, "name": "api", "python": "3.11", "packages": ["pip"],
+            "pip": ["--index-url " + index, "condafleet-hello==1.0"]}
+    made = run_module(MODULE, spec)
+    assert made.changed and not made.failed, made.result
+    assert made["actions"]["pip"] == ["condafleet-hello==1.0"]
+    site = os.path.join(base.env("api"), "lib", "python3.11", "site-packages")
+    assert os.path.isdir(os.path.join(site, "condafleet_hello-1.0.dist-info"))
+    calls = base.count()
+    again = run_module(MODULE, spec)
+    assert not again.changed and again["commands"] == [], again.result
+    assert base.count() == calls
+    upgraded = run_module(MODULE, dict(spec, pip=["--index-url " + index, "condafleet-hello>=1.1"]))
+    assert upgraded.changed and os.path.isdir(os.path.join(site, "condafleet_hello-1.1.dist-info")), upgraded.result
+
+
+@pytest.mark.parametrize("cuda, build", [("12.4", "cuda124"), ("", "cpu")])
+def test_environment_option_reaches_conda_for_cuda_builds(run_module, base, cuda, build):
+    spec = {"prefix": base.prefix, "name": "gpu", "python": "3.11", "packages": ["pytorch"],
+            "environment": {"CONDA_OVERRIDE_CUDA": cuda}}
+    check = run_module(MODULE, spec, check=True)
+    assert check.changed and not check.failed, check.result
+    torch = [p for p in check["actions"]["link"] if p["name"] == "pytorch"]
+    assert torch and torch[0]["build"].startswith(build), check["actions"]["link"]
+    assert not os.path.exists(base.env("gpu"))
+
+
+def test_two_runs_at_once_are_serialized_by_the_installation_lock(run_module, base):
+    import threading
+    import time
+    results = {}
+
+    def converge(name):
+        results[name] = run_module(MODULE, {"prefix": base.prefix, "name": name, "python": "3.11",
+                                            "packages": ["numpy", "pandas"]})
+
+    from ansible_collections.condafleet.conda.plugins.module_utils._conda import InstallationLock
+
+    threads = [threading.Thread(target=converge, args=(name,)) for name in ("one", "two")]
+    with InstallationLock(base.prefix, timeout=5):  # another run holds the installation
+        for thread in threads:
+            thread.start()
+            time.sleep(0.3)
+        time.sleep(8)
+        assert base.lines() == [], "a run started conda while the installation was locked"
+    for thread in threads:
+        thread.join()
+    assert all(r.changed and not r.failed for r in results.values()), [r.result for r in results.values()]
+    events = [line.split()[0] for line in base.lines()]
+    assert events == ["start", "end", "start", "end"], base.lines()  # never two conda processes at once

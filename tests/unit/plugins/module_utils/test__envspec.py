@@ -1,0 +1,169 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_envspec: spec loading (environment.yml, @EXPLICIT), validation, and the pure plan() decisions."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.condafleet.conda.plugins.module_utils import _envspec as es
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "conda")
+
+
+def rec(name, version, build="0", depends=()):
+    return {"name": name, "version": version, "build": build, "depends": list(depends),
+            "channel": "https://conda.anaconda.org/conda-forge/linux-64"}
+
+
+VISION = [
+    rec("python", "3.11.9", "h0_0_cpython", ["__glibc >=2.17"]),
+    rec("pip", "24.0", "py311_0", ["python >=3.11,<3.12.0a0"]),
+    rec("numpy", "2.1.0", "py311_0", ["python >=3.11,<3.12.0a0"]),
+    rec("opencv", "4.9.0", "h0_0", ["numpy >=1.21"]),
+    rec("pandas", "2.2.2", "py311_0", ["python >=3.11,<3.12.0a0", "numpy >=1.22"]),
+]
+
+
+def want(**params):
+    text = params.pop("text", None)
+    desired = es.desired_state(params, text)
+    es.validate(desired)
+    return desired
+
+
+def test_environment_yml_with_nodefaults_and_pip():
+    with open(os.path.join(DATA, "environment.yml"), encoding="utf-8") as handle:
+        desired = want(text=handle.read())
+    assert desired["specs"] == ["python=3.12", "fastapi"]
+    assert desired["channels"] == ["file:///srv/conda-channel"] and desired["override_channels"] is True
+    text = ("name: x\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+            "    - --index-url http://127.0.0.1/simple\n    - condafleet-hello==1.0\nvariables:\n  A: b\n")
+    desired = want(text=text, packages=["numpy"], channels=["mine"])
+    assert desired["specs"] == ["python=3.11", "pip", "numpy"]
+    assert desired["channels"] == ["mine", "conda-forge"] and not desired["override_channels"]
+    assert desired["pip"] == ["condafleet-hello==1.0"]
+    assert desired["pip_options"] == ["--index-url", "http://127.0.0.1/simple"]
+    assert desired["variables"] == {"A": "b"}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("dependencies:\n  - {a: b}\n", "unsupported entry"),
+    ("foo: 1\n", "unknown key"),
+    ("channels: [nodefaults]\n", "needs at least one channel"),
+    ("dependencies: &x\n  - a\n", "cannot read"),
+])
+def test_environment_yml_errors(text, words):
+    with pytest.raises(es.SpecError, match=words):
+        es.desired_state({}, text)
+
+
+def test_explicit_lock_file():
+    with open(os.path.join(DATA, "15-list-explicit.json"), encoding="utf-8") as handle:
+        text = json.load(handle)["stdout"]
+    desired = want(text=text)
+    entries = desired["explicit"]
+    assert [(e["name"], e["version"], e["build"]) for e in entries][:2] == [
+        ("python", "3.11.9", "h0_0_cpython"), ("numpy", "2.1.0", "py311_0")]
+    assert entries[0]["md5"] == "bcbd4df0e6d075db37c0e5b5c46aee86"
+    assert entries[0]["channel"] == "file:///srv/conda-channel"
+    with pytest.raises(es.SpecError, match="cannot be combined"):
+        es.desired_state({"packages": ["numpy"]}, text)
+    with pytest.raises(es.SpecError, match="not a package URL"):
+        es.parse_explicit("@EXPLICIT\nhttp://x/linux-64/README.txt\n")
+
+
+@pytest.mark.parametrize("spec", ["python==>3.9", "numpy=<>1", "", "-r requirements.txt", "numpy >=1.0 ]"])
+def test_validate_names_the_bad_spec(spec):
+    with pytest.raises(es.SpecError) as err:
+        want(packages=["pandas", spec])
+    assert repr(spec) in str(err.value)
+
+
+def test_validate_bad_pip_requirement():
+    with pytest.raises(es.SpecError, match="'not a requirement!'"):
+        want(pip=["not a requirement!"])
+
+
+def test_python_option():
+    assert es.python_spec("3.11") == "python=3.11"
+    assert es.python_spec(">=3.10") == "python>=3.10"
+    assert want(python="3.11")["specs"] == ["python=3.11"]
+
+
+def test_plan_missing_environment_creates():
+    decision = es.plan(None, want(python="3.11", packages=["numpy"], pip=["tinyjson"]))
+    assert decision["action"] == "create" and decision["unsatisfied"] == ["python=3.11", "numpy"]
+    assert decision["pip"] == ["tinyjson"]
+
+
+def test_plan_converged_does_nothing():
+    decision = es.plan(VISION, want(python="3.11", packages=["numpy", "opencv", "pandas=2.2"]))
+    assert not es.needs_change(decision) and decision["action"] is None
+
+
+def test_plan_add_and_tighten():
+    decision = es.plan(VISION, want(python="3.11", packages=["numpy<2", "scikit-learn"]))
+    assert decision["action"] == "install" and decision["unsatisfied"] == ["numpy<2", "scikit-learn"]
+    assert decision["specs"] == ["python=3.11", "numpy<2", "scikit-learn"]
+
+
+def test_plan_latest_always_asks_conda():
+    decision = es.plan(VISION, want(packages=["numpy"]), state="latest")
+    assert decision["action"] == "update" and decision["unsatisfied"] == []
+
+
+def test_plan_prune_keeps_the_dependency_closure_and_pip():
+    decision = es.plan(VISION, want(packages=["opencv"]), prune=True)
+    # opencv needs numpy, numpy needs python, python brings pip; pandas is needed by nothing requested
+    assert decision["remove"] == ["pandas"] and decision["action"] is None
+    assert es.needs_change(decision)
+    assert es.plan(VISION, want(packages=["pandas", "opencv"]), prune=True)["remove"] == []
+
+
+def test_plan_prune_protects_base_conda():
+    base = VISION + [rec("conda", "26.7.1", "py311_0", ["python >=3.11", "requests"]), rec("requests", "2.32", "0")]
+    decision = es.plan(base, want(packages=["numpy"]), prune=True, protect=["conda"])
+    assert decision["remove"] == ["opencv", "pandas"]
+
+
+def test_plan_pip():
+    desired = want(packages=["python"], pip=["condafleet-hello>=1.0,<2", "tinyjson==0.1"])
+    decision = es.plan(VISION, desired, pip_installed={"condafleet-hello": "1.1"})
+    assert decision["pip"] == ["tinyjson==0.1"] and decision["action"] is None
+    decision = es.plan(VISION, desired, pip_installed={"condafleet-hello": "2.0", "tinyjson": "0.1"})
+    assert decision["pip"] == ["condafleet-hello>=1.0,<2"]
+    assert not es.needs_change(es.plan(VISION, desired, pip_installed={"condafleet-hello": "1.0", "tinyjson": "0.1"}))
+
+
+def test_plan_explicit():
+    text = "@EXPLICIT\nfile:///c/linux-64/python-3.11.9-h0_0_cpython.tar.bz2\nfile:///c/linux-64/numpy-1.26.4-py311_0.conda\n"
+    decision = es.plan(VISION, want(text=text))
+    assert decision["action"] == "install" and decision["unsatisfied"] == ["numpy-1.26.4-py311_0"]
+    decision = es.plan(VISION, want(text=text), prune=True)
+    assert decision["remove"] == ["opencv", "pandas", "pip"]
+
+
+def test_predict_and_delta():
+    link = [{"name": "numpy", "version": "1.26.4", "build": "py311_0", "channel": "c"},
+            {"name": "scikit-learn", "version": "1.3.2", "build": "py311_0", "channel": "c"}]
+    unlink = [{"name": "numpy", "version": "2.1.0", "build": "py311_0", "channel": "c"},
+              {"name": "pandas", "version": "2.2.2", "build": "py311_0", "channel": "c"}]
+    after = es.predict(VISION, link, unlink)
+    assert es.package_lines(after) == ["numpy 1.26.4 py311_0", "opencv 4.9.0 h0_0", "pip 24.0 py311_0",
+                                       "python 3.11.9 h0_0_cpython", "scikit-learn 1.3.2 py311_0"]
+    added, removed, changed = es.delta(VISION, after)
+    assert [p["name"] for p in added] == ["scikit-learn"]
+    assert [p["name"] for p in removed] == ["pandas"]
+    assert changed == [{"name": "numpy", "before": es.as_package(VISION[2]), "after": link[0]}]
+
+
+def test_compare_for_info():
+    result = es.compare(VISION, want(python="3.12", packages=["numpy", "scikit-learn"], pip=["tinyjson"]))
+    assert result["missing"] == ["scikit-learn"]
+    assert result["unsatisfied"] == [{"spec": "python=3.12", "installed": "python 3.11.9 h0_0_cpython"}]
+    assert result["extra"] == ["opencv", "pandas"]
+    assert result["pip_unsatisfied"] == ["tinyjson"] and result["satisfied"] is False
+    assert es.compare(VISION, want(packages=["pandas", "opencv"]))["satisfied"] is True
