@@ -119,7 +119,7 @@ class VersionOrder:
         self.epoch = int(epoch) if epoch else 0
         if rest.count("+") > 1:
             raise MatchSpecError(text, "duplicated local version separator '+'", "version")
-        main, _, local = rest.partition("+")
+        main, _sep, local = rest.partition("+")
         if not main or rest.endswith("+"):
             raise MatchSpecError(text, "empty version", "version")
         self.main = _parse_segment(main, text)
@@ -342,7 +342,7 @@ def _split_brackets(spec, text):
         if "]" in text:
             raise MatchSpecError(spec, "unbalanced ']'")
         return text, {}
-    head, _, inner = text.partition("[")
+    head, _sep, inner = text.partition("[")
     if not inner.endswith("]") or "[" in inner:
         raise MatchSpecError(spec, "brackets must close at the end of the spec")
     inner, fields, pos = inner[:-1].strip(), {}, 0
@@ -361,7 +361,7 @@ def _split_brackets(spec, text):
 def _split_channel_subdir(value):
     """'https://host/conda-forge/linux-64/' -> ('https://host/conda-forge', 'linux-64')."""
     value = str(value or "").strip().rstrip("/")
-    head, _, last = value.rpartition("/")
+    head, _sep, last = value.rpartition("/")
     return (head, last) if head and last in _SUBDIRS else (value, None)
 
 
@@ -399,7 +399,7 @@ def _package_file_fields(spec, text):
     for suffix in _PKG_SUFFIXES:
         if text.endswith(suffix):
             text = text[:-len(suffix)]
-    location, _, filename = text.rpartition("/")
+    location, _sep, filename = text.rpartition("/")
     pieces = filename.rsplit("-", 2)
     if len(pieces) != 3 or not all(pieces):
         raise MatchSpecError(spec, "cannot read name-version-build from the package file name")
@@ -491,7 +491,7 @@ class MatchSpec:
         body, fields = _split_brackets(spec, body)
         channel, subdir = None, None
         if "::" in body:
-            channel, _, body = body.rpartition("::")
+            channel, _sep, body = body.rpartition("::")
             channel, subdir = _split_channel_subdir(channel)
             if not channel:
                 raise MatchSpecError(spec, "empty channel before '::'")

@@ -567,7 +567,7 @@ class Installer:
         me = pwd.getpwuid(os.getuid())
         # The user the module runs as: its HOME as Ansible's environment sets it.
         return [pwd.struct_passwd((me.pw_name, me.pw_passwd, me.pw_uid, me.pw_gid, me.pw_gecos,
-                                   os.path.expanduser("~"), me.pw_shell))]
+                                   os.environ.get("HOME") or me.pw_dir, me.pw_shell))]
 
     def rc_edits(self, remove):
         """Planned rc-file edits: list of (path, old_text, new_text, pw) that differ."""
