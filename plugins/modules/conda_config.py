@@ -1,0 +1,522 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to condafleet.conda
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: conda_config
+short_description: Manage conda's C(.condarc) without clobbering it
+version_added: 0.1.0
+description:
+  - Converges conda configuration keys in one C(.condarc) file, at the scope of an installation
+    (C($PREFIX/.condarc)), of the host (C(/etc/conda/.condarc)), of a user (C(~/.condarc)) or at an explicit path.
+  - Only the top-level blocks of the keys it changes are rewritten. Comments, blank lines, unmanaged keys and their
+    layout are kept verbatim; the file is written atomically (temporary file, fsync, rename) and only when a value
+    changes, keeping its owner and mode.
+  - A converged run reads the file and the installation's C(conda-meta) only; it starts no conda process.
+  - The module reads and writes the YAML subset that C(.condarc) files hold in practice with the standard library
+    (block mappings and sequences, one-line flow collections, quoted and plain scalars, comments; YAML 1.2 core
+    scalars, as conda reads them). A block it cannot read with certainty (anchors, aliases, tags, block or
+    multi-line scalars) is kept verbatim when unmanaged; when it is managed, or the file cannot be cut into
+    top-level blocks, its value is read by the Python of O(prefix) (C(ruamel.yaml), the library conda uses, else
+    PyYAML). A file that cannot be cut into top-level blocks is never rewritten; the module fails instead.
+author:
+  - condafleet.conda contributors (@condafleet)
+attributes:
+  check_mode:
+    support: full
+    description: Reports the change and the diff without writing the file or recording ToS acceptance.
+  diff_mode:
+    support: full
+    description: The diff is the file before and after, with passwords and tokens masked.
+  platform:
+    support: full
+    platforms: posix
+    description: Linux and macOS hosts (the Windows search path is not handled).
+options:
+  scope:
+    description:
+      - Which file to manage. V(system) is C(<prefix>/.condarc) (what C(conda config --system) writes),
+        V(global) is C(/etc/conda/.condarc) (read by every installation on the host), V(user) is C(~/.condarc) of
+        O(user) (or of the user the module runs as), V(path) is O(path).
+    type: str
+    choices: [system, global, user, path]
+    default: system
+  prefix:
+    description:
+      - The conda installation (base prefix). Required for O(scope=system). Its C(conda-meta) gives the conda
+        version (for O(auto_activate)) and tells whether the ToS plugin is installed; its Python reads YAML this
+        module does not read by itself.
+    type: path
+  path:
+    description: The file for O(scope=path). conda only reads files named C(.condarc), C(condarc), C(*.yml), C(*.yaml).
+    type: path
+  user:
+    description: For O(scope=user), the user whose C(~/.condarc) is managed. Default is the user the module runs as.
+    type: str
+  settings:
+    description:
+      - Keys and values, with conda's names and types (for example C(channel_priority), C(pkgs_dirs), C(envs_dirs),
+        C(ssl_verify) as a boolean or a CA bundle path, C(proxy_servers), C(solver), C(show_channel_urls),
+        C(notify_outdated_conda), C(always_yes), C(override_channels_enabled), C(custom_channels)).
+      - Each value replaces the key's whole value (lists and mappings included). Setting a key removes its aliases
+        from the file (conda refuses two names of one setting in a file).
+      - A key conda does not know fails the task and nothing is written, unless O(validate_keys=false) or the key is in
+        O(extra_keys).
+      - C(auto_activate) and C(auto_activate_base) here mean O(auto_activate).
+    type: dict
+    default: {}
+  channels:
+    description: Channels, applied according to O(channels_mode).
+    type: list
+    elements: str
+  channels_mode:
+    description:
+      - V(exact) makes C(channels) exactly O(channels), in order. V(present) appends the missing ones and leaves the
+        others where they are. V(absent) removes them. V(prepend) and V(append) put them, in order, at the top or the
+        bottom, moving them if they are already listed elsewhere.
+    type: str
+    choices: [exact, present, absent, prepend, append]
+    default: exact
+  no_defaults:
+    description:
+      - Remove C(defaults) from C(channels) and set C(default_channels) to an empty list, for sites bound by Anaconda's
+        terms or that use conda-forge only. It wins over the C(default_channels) that O(mirror) would set.
+    type: bool
+    default: false
+  auto_activate:
+    description:
+      - Whether shells activate the base environment. conda 25.5 renamed C(auto_activate_base) to C(auto_activate);
+        the module writes the name the conda in O(prefix) understands (required) and removes the other one.
+    type: bool
+  mirror:
+    description:
+      - Point every channel at an internal mirror. This sets C(channel_alias), C(default_channels) and C(custom_channels).
+      - Credentials go into the URLs (C(https://user:password@host/...) or C(.../t/<token>)); the file is then written
+        with mode C(0600), and they are masked in the diff and in the returned values.
+    type: dict
+    suboptions:
+      url:
+        description: Base URL of the mirror, for example C(https://mirror.example.com/conda).
+        type: str
+        required: true
+      username:
+        description: User name for the mirror (with O(mirror.password)).
+        type: str
+      password:
+        description: Password for the mirror.
+        type: str
+      token:
+        description: Token, written as C(/t/<token>) after O(mirror.url), as conda expects.
+        type: str
+      default_channels:
+        description: Channel names under the mirror that C(defaults) expands to. An empty list leaves C(default_channels) alone.
+        type: list
+        elements: str
+        default: [pkgs/main, pkgs/r]
+      custom_channels:
+        description: Channel names (for example C(conda-forge)) to serve from the mirror through C(custom_channels).
+        type: list
+        elements: str
+        default: []
+  accept_anaconda_tos:
+    description:
+      - When the channels in the file include Anaconda's (C(defaults) expanding to C(repo.anaconda.com), C(pkgs/main),
+        ...) and O(prefix) has the C(conda-anaconda-tos) plugin, their Terms of Service must have been accepted.
+      - V(true) records the acceptance with C(conda tos accept) (only for channels with no acceptance record on disk;
+        at the system, site or user level matching O(scope)). Otherwise the module fails with a message saying what
+        to do. It never accepts on its own.
+    type: bool
+  remove_keys:
+    description: Keys to remove from the file (with their aliases).
+    type: list
+    elements: str
+    default: []
+  validate_keys:
+    description: Fail on keys conda does not know. Set V(false) for plugin keys, or list them in O(extra_keys).
+    type: bool
+    default: true
+  extra_keys:
+    description: Keys to accept in addition to the ones conda 26.7 knows.
+    type: list
+    elements: str
+    default: []
+notes:
+  - Only the managed file is considered; values that other files or C(CONDA_*) variables set still merge in
+    (see C(conda config --show-sources)).
+  - Comments inside a block that the module rewrites are lost; a comment on the key's own line (such as C(#!final)) is kept.
+  - For O(scope=user) on behalf of another user, run the task as that user (C(become_user)) so that files and ToS
+    records belong to them.
+  - Credentials given in O(settings) (for example in C(proxy_servers)) are masked in the module's output, but the task
+    should still use C(no_log) to keep them out of the invocation logged on the host.
+requirements:
+  - A conda installation for O(scope=system), O(auto_activate) and O(accept_anaconda_tos).
+"""
+
+EXAMPLES = r"""
+- name: Use conda-forge only, strict priority, no base auto-activation
+  condafleet.conda.conda_config:
+    prefix: /opt/conda
+    channels: [conda-forge]
+    no_defaults: true
+    auto_activate: false
+    settings:
+      channel_priority: strict
+
+- name: Make sure an internal channel is listed first, host-wide
+  condafleet.conda.conda_config:
+    scope: global
+    channels: [https://conda.example.com/internal]
+    channels_mode: prepend
+
+- name: Point every channel at a mirror with credentials
+  condafleet.conda.conda_config:
+    prefix: /opt/conda
+    mirror:
+      url: https://mirror.example.com/conda
+      username: deploy
+      password: "{{ vault_mirror_password }}"
+      custom_channels: [conda-forge, bioconda]
+
+- name: Keep Anaconda's channels and accept their Terms of Service
+  condafleet.conda.conda_config:
+    prefix: /opt/miniconda3
+    channels: [defaults]
+    accept_anaconda_tos: true
+
+- name: Proxy and CA bundle for one user
+  condafleet.conda.conda_config:
+    scope: user
+    settings:
+      proxy_servers:
+        http: http://proxy.example.com:3128
+        https: http://proxy.example.com:3128
+      ssl_verify: /etc/ssl/certs/ca-certificates.crt
+  become: true
+  become_user: alice
+
+- name: Remove keys
+  condafleet.conda.conda_config:
+    prefix: /opt/conda
+    remove_keys: [show_channel_urls, always_yes]
+"""
+
+RETURN = r"""
+path:
+  description: The file managed.
+  returned: always
+  type: str
+  sample: /opt/conda/.condarc
+changed_keys:
+  description: Keys written or removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [channels, auto_activate]
+values:
+  description: The values of the keys this task manages, as the file holds them after the run (passwords and tokens masked; removed keys are absent).
+  returned: always
+  type: dict
+  sample: {channels: [conda-forge], auto_activate: false}
+auto_activate_key:
+  description: The name used for base auto-activation, chosen from the conda version of O(prefix).
+  returned: when O(auto_activate) is given
+  type: str
+  sample: auto_activate
+conda_version:
+  description: The conda version found in O(prefix), or null.
+  returned: always
+  type: str
+  sample: 26.7.1
+reader:
+  description: What read the file; V(builtin), or the library of the installation's Python (V(ruamel.yaml) or V(PyYAML)).
+  returned: always
+  type: str
+  sample: builtin
+tos_channels:
+  description: Anaconda channels whose Terms of Service were accepted by this run (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [https://repo.anaconda.com/pkgs/main]
+mode:
+  description: The file's mode after the run, in octal.
+  returned: when the file exists or is created
+  type: str
+  sample: "0644"
+"""
+
+import glob
+import json
+import os
+import pwd
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.condafleet.conda.plugins.module_utils import _condarc as rc
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import conda_version, find_record, version_tuple
+
+TOS_PLUGIN = "conda-anaconda-tos"
+GLOBAL_CONDARC = "/etc/conda/.condarc"
+
+
+def target_path(module):
+    """The file for the scope, and the home directory that counts for user-level ToS records."""
+    p = module.params
+    if p["user"] and p["scope"] != "user":
+        module.fail_json(msg="user is only used with scope=user")
+    if p["path"] and p["scope"] != "path":
+        module.fail_json(msg="path is only used with scope=path")
+    home = os.path.expanduser("~")
+    if p["user"]:
+        try:
+            home = pwd.getpwnam(p["user"]).pw_dir
+        except KeyError:
+            module.fail_json(msg="no such user: %s" % p["user"])
+    if p["scope"] == "system":
+        if not os.path.isdir(p["prefix"]):
+            module.fail_json(msg="prefix %s is not a directory" % p["prefix"])
+        return os.path.join(p["prefix"], ".condarc"), home
+    if p["scope"] == "global":
+        return GLOBAL_CONDARC, home
+    if p["scope"] == "user":
+        return os.path.join(home, ".condarc"), home
+    return p["path"], home
+
+
+def read_text(module, path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8"), os.stat(path)
+    except FileNotFoundError:
+        return "", None
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, exc))
+
+
+def external_read(module, path, why):
+    """Ask the installation's own Python (ruamel.yaml, as conda) for the data of ``path``."""
+    prefix = module.params["prefix"]
+    python = [os.path.join(prefix, "bin", name) for name in ("python3", "python")] if prefix else []
+    python = [exe for exe in python if os.access(exe, os.X_OK)]
+    if not python:
+        module.fail_json(msg="%s uses YAML this module does not read by itself (%s); give the prefix of a conda "
+                             "installation whose Python can read it, or simplify the file" % (path, why))
+    cmd = [python[0], "-c", rc.EXTERNAL_READER, path]
+    code, out, err = module.run_command(cmd, expand_user_and_vars=False, environ_update={"PYTHONNOUSERSITE": "1"})
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        answer = None
+    if code != 0 or not isinstance(answer, dict) or not isinstance(answer.get("data") or {}, dict):
+        module.fail_json(msg="%s could not be read as a YAML mapping (%s)" % (path, why), rc=code,
+                         stderr=rc.mask(err), cmd=[python[0], "-c", "<reader>", path])
+    return answer["data"] or {}, answer["reader"]
+
+
+def read_current(module, doc, path, needed):
+    """Current data, which reader was used, and why the file may not be rewritten (None if it may)."""
+    opaque = doc.opaque(needed)
+    if not doc.problem and not opaque:
+        return doc.data(), "builtin", None
+    data, reader = external_read(module, path, doc.problem or "; ".join("%s: %s" % kv for kv in opaque.items()))
+    if doc.problem:
+        return data, reader, doc.problem
+    if set(data) != set(block.key for block in doc.blocks):
+        return data, reader, "its top-level keys are not what a line-based reading finds"
+    anchored = [key for key in opaque if doc.anchored(key)]
+    return data, reader, ("%s may define a YAML anchor" % ", ".join(anchored)) if anchored else None
+
+
+def tos_roots(module, home):
+    roots = ["/etc/conda/tos", "/var/lib/conda/tos", os.path.join(module.params["prefix"], "conda-meta", "tos")]
+    if module.params["scope"] == "user":
+        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        roots += [os.path.join(xdg, "conda", "tos"), os.path.join(home, ".config", "conda", "tos"),
+                  os.path.join(home, ".conda", "tos")]
+    return roots
+
+
+def tos_records(roots):
+    records = []
+    for root in roots:
+        for name in sorted(glob.glob(os.path.join(root, "*", "*.json"))):
+            try:
+                with open(name, "r", encoding="utf-8") as handle:
+                    records.append(json.load(handle))
+            except (OSError, ValueError):
+                continue
+    return records
+
+
+def tos_missing(module, data, home):
+    """Anaconda channels in ``data`` whose ToS the installation's plugin enforces and no record accepts."""
+    prefix = module.params["prefix"]
+    urls = rc.anaconda_channels(data)
+    if not urls or not prefix or not find_record(prefix, TOS_PLUGIN):
+        return []
+    records = tos_records(tos_roots(module, home))
+    return [url for url in urls if not rc.tos_accepted(records, url)]
+
+
+def accept_tos(module, urls, home):
+    level = {"system": ["--system"], "path": ["--system"], "global": ["--site"], "user": ["--user"]}
+    cmd = [os.path.join(module.params["prefix"], "bin", "conda"), "tos", "accept", "--override-channels"]
+    for url in urls:
+        cmd += ["--channel", url]
+    cmd += level[module.params["scope"]]
+    code, out, err = module.run_command(cmd, expand_user_and_vars=False)
+    if code != 0:
+        module.fail_json(msg="conda tos accept failed", rc=code, stdout=rc.mask(out), stderr=rc.mask(err), cmd=cmd)
+    left = [url for url in urls if not rc.tos_accepted(tos_records(tos_roots(module, home)), url)]
+    if left:
+        module.fail_json(msg="conda tos accept left no acceptance record for %s" % ", ".join(left), cmd=cmd)
+
+
+def write_atomic(module, path, text, mode, stat):
+    """Write through a temporary file in the same directory: fsync, keep owner, rename."""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix=".condarc.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        owner = (stat.st_uid, stat.st_gid) if stat else None
+        if owner is None and module.params["scope"] == "user" and module.params["user"] and os.geteuid() == 0:
+            entry = pwd.getpwnam(module.params["user"])
+            owner = (entry.pw_uid, entry.pw_gid)
+        if owner and owner != (os.geteuid(), os.getegid()):
+            os.chown(tmp, owner[0], owner[1])
+        os.rename(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        module.fail_json(msg="cannot write %s: %s" % (path, exc))
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            scope=dict(type="str", default="system", choices=["system", "global", "user", "path"]),
+            prefix=dict(type="path"),
+            path=dict(type="path"),
+            user=dict(type="str"),
+            settings=dict(type="dict", default={}),
+            channels=dict(type="list", elements="str"),
+            channels_mode=dict(type="str", default="exact", choices=list(rc.CHANNELS_MODES)),
+            no_defaults=dict(type="bool", default=False),
+            auto_activate=dict(type="bool"),
+            mirror=dict(type="dict", options=dict(
+                url=dict(type="str", required=True),
+                username=dict(type="str"),
+                password=dict(type="str", no_log=True),
+                token=dict(type="str", no_log=True),
+                default_channels=dict(type="list", elements="str", default=["pkgs/main", "pkgs/r"]),
+                custom_channels=dict(type="list", elements="str", default=[]),
+            )),
+            accept_anaconda_tos=dict(type="bool"),
+            remove_keys=dict(type="list", elements="str", default=[], no_log=False),
+            validate_keys=dict(type="bool", default=True),
+            extra_keys=dict(type="list", elements="str", default=[], no_log=False),
+        ),
+        required_if=[("scope", "system", ("prefix",)), ("scope", "path", ("path",))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    for secret in rc.secrets_in(p["settings"]):  # credentials typed into settings are hidden like no_log values
+        module.no_log_values.add(secret)
+
+    path, home = target_path(module)
+    version = conda_version(p["prefix"]) if p["prefix"] else None
+    if p["validate_keys"]:
+        unknown = rc.unknown_keys(list(p["settings"]) + list(p["remove_keys"]), p["extra_keys"])
+        if unknown:
+            module.fail_json(msg="Unknown key: %s. CondaKeyError: %s: unknown parameter. Nothing was written; list "
+                                 "plugin keys in extra_keys or set validate_keys=false." % (
+                                     ", ".join(repr(k) for k in unknown), ", ".join(repr(k) for k in unknown)))
+    request = dict(settings=p["settings"], channels=p["channels"], channels_mode=p["channels_mode"],
+                   no_defaults=p["no_defaults"], auto_activate=p["auto_activate"], mirror=p["mirror"],
+                   remove_keys=p["remove_keys"], auto_activate_key=None)
+    try:
+        if rc.requested_auto_activate(request) is not None:
+            if not version:
+                module.fail_json(msg="auto_activate needs prefix, a conda installation whose conda-meta gives the "
+                                     "conda version (auto_activate_base before 25.5, auto_activate since)")
+            request["auto_activate_key"] = rc.auto_activate_key(version_tuple(version))
+        wanted = rc.desired_values({}, request)
+    except rc.CondarcError as exc:
+        module.fail_json(msg=str(exc))
+
+    text, stat = read_text(module, path)
+    doc = rc.parse(text)
+    needed = set(name for key in wanted for name in rc.alias_group(key))
+    if p["prefix"] and find_record(p["prefix"], TOS_PLUGIN):  # what the ToS decision reads
+        needed.update(("channels", "channel", "default_channels", "custom_channels", "channel_alias"))
+    current, reader, no_rewrite = read_current(module, doc, path, needed)
+    try:
+        updates = rc.plan(current, request)
+    except rc.CondarcError as exc:
+        module.fail_json(msg=str(exc))
+    after = rc.apply_updates(current, updates)
+    if updates and no_rewrite:
+        module.fail_json(msg="%s must change (%s) but cannot be rewritten with certainty: %s. Nothing was written."
+                             % (path, ", ".join(updates), no_rewrite))
+
+    new_text = rc.render(doc, updates) if updates else text
+    if updates:  # the new file must read back as intended before it is written
+        check = rc.parse(new_text)
+        readback = check.data()
+        if check.problem or set(readback) != set(after) or any(
+                not rc.same(readback[key], value) for key, value in updates.items() if value is not rc.REMOVE):
+            module.fail_json(msg="internal check failed: the new %s would not read back as intended; nothing was "
+                                 "written" % path)
+
+    missing_tos = tos_missing(module, after, home)
+    if missing_tos and not p["accept_anaconda_tos"]:
+        module.fail_json(msg="The channels %s are Anaconda's and %s has the %s plugin, but their Terms of Service "
+                             "have not been accepted. Set accept_anaconda_tos: true to accept them (after reading "
+                             "them: https://www.anaconda.com/legal), or stop using them (no_defaults: true, or other "
+                             "channels). Nothing was written." % (", ".join(missing_tos), p["prefix"], TOS_PLUGIN))
+
+    old_mode = (stat.st_mode & 0o7777) if stat else None
+    mode = 0o600 if rc.has_secrets(new_text) else (old_mode if old_mode is not None else 0o644)
+    write = bool(updates)
+    changed = write or bool(missing_tos) or (stat is not None and mode != old_mode)
+    if not module.check_mode:
+        if missing_tos:
+            accept_tos(module, missing_tos, home)
+        if write:
+            write_atomic(module, path, new_text, mode, stat)
+        elif stat is not None and mode != old_mode:
+            os.chmod(path, mode)
+
+    managed = [key for key in needed if key in wanted or key in updates]
+    result = dict(
+        changed=changed, path=path, changed_keys=list(updates), conda_version=version, reader=reader,
+        tos_channels=missing_tos,
+        values=dict((key, rc.mask(after[key])) for key in sorted(managed) if key in after and after[key] is not rc.OPAQUE),
+    )
+    if stat is not None or write:
+        result["mode"] = "%04o" % mode
+    if request["auto_activate_key"]:
+        result["auto_activate_key"] = request["auto_activate_key"]
+    if module._diff and changed:
+        result["diff"] = dict(before_header=path, after_header=path,
+                              before=rc.mask(text), after=rc.mask(new_text))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""condafleet.conda.conda_config through ansible-playbook, on installations of the offline conda world.
+
+Every change is checked three ways: what the module reports (changed, then not
+changed on the next run), the file on disk, and what the installation's own
+``conda config --show --json`` reads from it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+from fixtures import run_conda  # noqa: F401  (tests/world, put on sys.path by conftest)
+
+MODULE = "condafleet.conda.conda_config"
+
+
+def condarc(prefix):
+    with open(os.path.join(prefix, ".condarc"), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def show(prefix):
+    proc = run_conda(prefix, "config", "--show", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return proc.json
+
+
+def url_of(channel):
+    """conda's Channel dump back to a URL."""
+    return "%s://%s" % (channel["scheme"], "/".join(p for p in (channel["location"], channel["name"]) if p))
+
+
+def converge(run_module, args, path=None):
+    """check mode (predicts the file, writes nothing) -> apply -> apply again (nothing to do)."""
+    path = path or os.path.join(args["prefix"], ".condarc")
+    before = _read(path)
+    check = run_module(MODULE, args, check=True, diff=True)
+    assert check.changed and not check.failed, check.result
+    assert _read(path) == before
+    first = run_module(MODULE, args)
+    assert first.changed and not first.failed, first.result
+    assert first["changed_keys"] == check["changed_keys"] and check["diff"]["after"] == _read(path)
+    second = run_module(MODULE, args)
+    assert not second.changed and not second.failed and second["changed_keys"] == [], second.result
+    return first
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _base_url(prefix):
+    return show(prefix)["channel_alias"]["scheme"] + "://" + show(prefix)["channel_alias"]["location"]
+
+
+KEY_CASES = {
+    "channels-exact": ({"channels": ["conda-forge", "defaults"]},
+                       lambda s, u: s["channels"] == ["conda-forge", "defaults"]),
+    "channels-prepend": ({"channels": ["conda-forge"], "channels_mode": "prepend"},
+                         lambda s, u: s["channels"] == ["conda-forge", "defaults"]),
+    "channels-append": ({"channels": ["pytorch", "nvidia"], "channels_mode": "append"},
+                        lambda s, u: s["channels"] == ["defaults", "pytorch", "nvidia"]),
+    "channels-present": ({"channels": ["defaults", "nvidia"], "channels_mode": "present"},
+                         lambda s, u: s["channels"] == ["defaults", "nvidia"]),
+    "channels-absent": ({"channels": ["defaults"], "channels_mode": "absent"},
+                        lambda s, u: s["channels"] == []),
+    "channel_priority": ({"settings": {"channel_priority": "strict"}}, lambda s, u: s["channel_priority"] == "strict"),
+    "default_channels": ({"settings": {"default_channels": ["{url}/conda-forge", "{url}/pytorch"]}},
+                         lambda s, u: [url_of(c) for c in s["default_channels"]] == [u + "/conda-forge",
+                                                                                    u + "/pytorch"]),
+    "channel_alias": ({"settings": {"channel_alias": "https://mirror.example.com/conda"}},
+                      lambda s, u: url_of(s["channel_alias"]) == "https://mirror.example.com/conda"),
+    "custom_channels": ({"settings": {"custom_channels": {"bioconda": "https://mirror.example.com/conda"}}},
+                        lambda s, u: url_of(s["custom_channels"]["bioconda"])
+                        == "https://mirror.example.com/conda/bioconda"),
+    "override_channels_enabled": ({"settings": {"override_channels_enabled": False}},
+                                  lambda s, u: s["override_channels_enabled"] is False),
+    "pkgs_dirs": ({"settings": {"pkgs_dirs": ["/srv/conda/pkgs"]}}, lambda s, u: s["pkgs_dirs"][0] == "/srv/conda/pkgs"),
+    "envs_dirs": ({"settings": {"envs_dirs": ["/srv/conda/envs", "~/envs"]}},
+                  lambda s, u: s["envs_dirs"][:2] == ["/srv/conda/envs", "~/envs"]),
+    "ssl_verify-bool": ({"settings": {"ssl_verify": False}}, lambda s, u: s["ssl_verify"] is False),
+    "ssl_verify-ca": ({"settings": {"ssl_verify": "/etc/ssl/certs/ca-certificates.crt"}},
+                      lambda s, u: s["ssl_verify"] == "/etc/ssl/certs/ca-certificates.crt"),
+    "proxy_servers": ({"settings": {"proxy_servers": {"http": "http://proxy.example.com:3128",
+                                                      "https": "http://proxy.example.com:3128"}}},
+                      lambda s, u: s["proxy_servers"] == {"http": "http://proxy.example.com:3128",
+                                                          "https": "http://proxy.example.com:3128"}),
+    "solver": ({"settings": {"solver": "classic"}}, lambda s, u: s["solver"] == "classic"),
+    "show_channel_urls": ({"settings": {"show_channel_urls": True}}, lambda s, u: s["show_channel_urls"] is True),
+    "notify_outdated_conda": ({"settings": {"notify_outdated_conda": False}},
+                              lambda s, u: s["notify_outdated_conda"] is False),
+    "always_yes": ({"settings": {"always_yes": True}}, lambda s, u: s["always_yes"] is True),
+    "passthrough-key": ({"settings": {"remote_max_retries": 7, "default_python": "3.12"}},
+                        lambda s, u: s["remote_max_retries"] == 7 and s["default_python"] == "3.12"),
+    "no_defaults": ({"no_defaults": True}, lambda s, u: s["channels"] == [] and s["default_channels"] == []),
+    "mirror": ({"mirror": {"url": "https://mirror.example.com/conda", "custom_channels": ["conda-forge"]}},
+               lambda s, u: url_of(s["channel_alias"]) == "https://mirror.example.com/conda"
+               and [url_of(c) for c in s["default_channels"]] == ["https://mirror.example.com/conda/pkgs/main",
+                                                                  "https://mirror.example.com/conda/pkgs/r"]
+               and url_of(s["custom_channels"]["conda-forge"]) == "https://mirror.example.com/conda/conda-forge"),
+}
+
+
+def test_each_key_changed_then_unchanged_and_read_by_conda(run_module, conda_base):
+    """One installation, each case from the installer's own .condarc: set (changed), again (not changed), read by conda."""
+    url = _base_url(conda_base)
+    path = os.path.join(conda_base, ".condarc")
+    original = condarc(conda_base)
+    failures = []
+    for case in sorted(KEY_CASES):
+        args, conda_reads = KEY_CASES[case]
+        args = dict(json.loads(json.dumps(args).replace("{url}", url)), prefix=conda_base)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(original)
+        first = run_module(MODULE, args)
+        second = run_module(MODULE, args)
+        shown = show(conda_base)
+        if not (first.changed and not first.failed and not second.changed and not second.failed
+                and conda_reads(shown, url)):
+            failures.append((case, first.result, second.result, condarc(conda_base)))
+    assert failures == []
+
+
+HAND_WRITTEN = """\
+# Site conda configuration.
+# Maintained by hand AND by Ansible: keep these comments.
+channels:   # what users get
+  - defaults
+channel_alias: {url}
+default_channels:
+  - {url}/conda-forge
+
+# --- unmanaged below ---
+remote_max_retries: 5      # flaky network
+env_prompt: '({{name}}) '
+custom_multichannels:
+  mine: [conda-forge, pytorch]
+create_default_packages:
+- pip
+"""
+
+
+def test_hand_written_condarc_keeps_comments_and_unmanaged_keys(run_module, conda_base):
+    url = _base_url(conda_base)
+    text = HAND_WRITTEN.format(url=url)
+    with open(os.path.join(conda_base, ".condarc"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(os.path.join(conda_base, ".condarc"), 0o640)
+    args = {"prefix": conda_base, "channels": ["conda-forge"], "auto_activate": False,
+            "settings": {"channel_priority": "strict"}}
+    converge(run_module, args)
+    new = condarc(conda_base)
+    assert new == text.replace("  - defaults\n", "  - conda-forge\n") + "channel_priority: strict\nauto_activate: false\n"
+    assert stat.S_IMODE(os.stat(os.path.join(conda_base, ".condarc")).st_mode) == 0o640
+    shown = show(conda_base)
+    assert shown["remote_max_retries"] == 5 and shown["env_prompt"] == "({name}) "
+    assert shown["create_default_packages"] == ["pip"] and shown["channels"] == ["conda-forge"]
+    assert shown["auto_activate"] is False and shown["channel_priority"] == "strict"
+
+
+def test_auto_activate_on_new_conda_writes_auto_activate(run_module, conda_base):
+    with open(os.path.join(conda_base, ".condarc"), "a", encoding="utf-8") as handle:
+        handle.write("auto_activate_base: true\n")  # the name installers' docs still use
+    result = converge(run_module, {"prefix": conda_base, "auto_activate": False})
+    assert result["auto_activate_key"] == "auto_activate" and result["conda_version"] == "26.7.1"
+    text = condarc(conda_base)
+    assert "auto_activate: false\n" in text and "auto_activate_base" not in text
+    assert show(conda_base)["auto_activate"] is False
+
+
+def test_auto_activate_on_old_conda_writes_auto_activate_base(run_module, conda_base_old):
+    with open(os.path.join(conda_base_old, ".condarc"), "a", encoding="utf-8") as handle:
+        handle.write("auto_activate: true\n")  # unknown to conda < 25.5: a leftover twin
+    result = converge(run_module, {"prefix": conda_base_old, "auto_activate": False})
+    assert result["auto_activate_key"] == "auto_activate_base" and result["conda_version"] == "25.3.1"
+    text = condarc(conda_base_old)
+    assert "auto_activate_base: false\n" in text and "auto_activate:" not in text
+    shown = show(conda_base_old)
+    assert shown["auto_activate_base"] is False and "auto_activate" not in shown
+
+
+def test_unknown_key_fails_and_writes_nothing(run_module, conda_base):
+    path = os.path.join(conda_base, ".condarc")
+    before = (condarc(conda_base), os.stat(path).st_mtime_ns)
+    result = run_module(MODULE, {"prefix": conda_base, "settings": {"no_such_key": 1, "solver": "classic"}})
+    assert result.failed and "'no_such_key'" in result["msg"] and "unknown parameter" in result["msg"]
+    assert (condarc(conda_base), os.stat(path).st_mtime_ns) == before
+    assert [name for name in os.listdir(conda_base) if name.startswith(".condarc.")] == []
+
+
+def test_secrets_absent_from_output_diff_and_logs(run_module, conda_base):
+    password, token, proxy_pw = "Mirr0rPassw0rd", "tk-S3CRET-t0ken", "Pr0xyPassw0rd"
+    args = {"prefix": conda_base,
+            "mirror": {"url": "https://mirror.example.com/conda", "username": "deploy", "password": password,
+                       "custom_channels": ["conda-forge"]},
+            "settings": {"proxy_servers": {"https": "http://bob:%s@proxy.example.com:3128" % proxy_pw}}}
+    runs = [run_module(MODULE, args, check=True, diff=True, verbosity=3),
+            run_module(MODULE, args, diff=True, verbosity=3),
+            run_module(MODULE, args, diff=True, verbosity=3)]
+    token_args = dict(args, mirror={"url": "https://mirror.example.com", "token": token})
+    runs += [run_module(MODULE, token_args, diff=True, verbosity=3)]
+    assert [r.changed for r in runs] == [True, True, False, True]
+    for run in runs:
+        seen = run.stdout + run.stderr + json.dumps(run.result)
+        for secret in (password, token, proxy_pw):
+            assert secret not in seen
+    assert "https://deploy:********@mirror.example.com/conda" in runs[1]["diff"]["after"]
+    assert "/t/********" in runs[3]["diff"]["after"]
+    text = condarc(conda_base)
+    assert "/t/%s" % token in text and proxy_pw in text  # the file itself carries them...
+    assert stat.S_IMODE(os.stat(os.path.join(conda_base, ".condarc")).st_mode) == 0o600  # ...so only its owner reads it
+    assert show(conda_base)["channel_alias"]["token"] == token  # conda reads the token it needs
+
+
+def test_check_mode_predicts_the_file(run_module, conda_base):
+    before = condarc(conda_base)
+    args = {"prefix": conda_base, "channels": ["conda-forge"], "channels_mode": "prepend",
+            "remove_keys": ["default_channels"]}
+    check = run_module(MODULE, args, check=True, diff=True)
+    assert check.changed and condarc(conda_base) == before
+    assert check["diff"]["before"] == before
+    applied = run_module(MODULE, args, diff=True)
+    assert condarc(conda_base) == check["diff"]["after"] == applied["diff"]["after"]
+    assert "default_channels" not in condarc(conda_base)
+
+
+def test_user_and_path_scopes(run_module, conda_base, conda_home):
+    converge(run_module, {"scope": "user", "channels": ["conda-forge"], "settings": {"channel_priority": "strict"}},
+             os.path.join(conda_home, ".condarc"))
+    with open(os.path.join(conda_home, ".condarc"), encoding="utf-8") as handle:
+        assert handle.read() == "channel_priority: strict\nchannels:\n  - conda-forge\n"
+    shown = show(conda_base)  # lists merge: the user's channel comes first, the system's follows
+    assert shown["channels"] == ["conda-forge", "defaults"] and shown["channel_priority"] == "strict"
+    site = os.path.join(conda_home, ".config", "conda", "condarc.d", "site.yml")
+    converge(run_module, {"scope": "path", "path": site, "settings": {"notify_outdated_conda": False}}, site)
+    assert show(conda_base)["notify_outdated_conda"] is False
+
+
+# ---------------------------------------------------------------- YAML the module does not read by itself
+
+ANCHORED = "base: &chans\n  - conda-forge\nchannels: *chans\nsolver: classic\n"
+
+
+def test_opaque_unmanaged_yaml_is_kept_without_any_reader(run_module, conda_base):
+    path = os.path.join(conda_base, ".condarc")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("notes: |\n  block scalar\n  kept verbatim\n")
+    before = condarc(conda_base)
+    result = converge(run_module, {"prefix": conda_base, "settings": {"solver": "classic"}})
+    assert result["reader"] == "builtin"
+    assert condarc(conda_base) == before + "solver: classic\n"
+
+
+def test_managed_opaque_yaml_without_a_yaml_library_fails_cleanly(run_module, conda_base):
+    path = os.path.join(conda_base, ".condarc")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(ANCHORED)
+    result = run_module(MODULE, {"prefix": conda_base, "channels": ["pytorch"]})
+    assert result.failed and "could not be read" in result["msg"]
+    assert condarc(conda_base) == ANCHORED
+
+
+@pytest.mark.skipif(subprocess.run(["/usr/bin/python3", "-c", "import yaml"], check=False).returncode != 0,
+                    reason="the host Python has no YAML library to stand in for a real conda's")
+def test_managed_opaque_yaml_is_read_by_the_installation_python(run_module, tmp_path):
+    """A real conda's Python has ruamel.yaml; here a prefix whose python is the host's (PyYAML)."""
+    prefix = tmp_path / "realish"
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "conda-meta" / "conda-26.7.1-py_0.json").write_text(json.dumps({"name": "conda", "version": "26.7.1"}))
+    (prefix / "bin").mkdir()
+    os.symlink("/usr/bin/python3", str(prefix / "bin" / "python"))
+    target = tmp_path / "site.yml"
+    target.write_text(ANCHORED)
+    args = {"scope": "path", "path": str(target), "prefix": str(prefix)}
+    same = run_module(MODULE, dict(args, channels=["conda-forge"]))
+    assert not same.changed and same["reader"] == "PyYAML"
+    result = converge(run_module, dict(args, channels=["pytorch"], auto_activate=False), str(target))
+    assert result["reader"] == "PyYAML"
+    assert target.read_text() == ("base: &chans\n  - conda-forge\nchannels:\n  - pytorch\nsolver: classic\n"
+                                  "auto_activate: false\n")
+
+
+# ---------------------------------------------------------------- Anaconda's Terms of Service
+
+def _with_tos_plugin(prefix):
+    with open(os.path.join(prefix, "conda-meta", "conda-anaconda-tos-0.2.2-py_0.json"), "w") as handle:
+        json.dump({"name": "conda-anaconda-tos", "version": "0.2.2"}, handle)
+
+
+def test_tos_unaccepted_anaconda_channels_fail_with_guidance(run_module, conda_base):
+    _with_tos_plugin(conda_base)
+    before = condarc(conda_base)
+    args = {"prefix": conda_base, "channels": ["defaults"], "remove_keys": ["default_channels", "channel_alias"]}
+    result = run_module(MODULE, args)
+    assert result.failed and "accept_anaconda_tos: true" in result["msg"]
+    assert "https://repo.anaconda.com/pkgs/main" in result["msg"] and condarc(conda_base) == before
+    # an acceptance already on disk (what `conda tos accept --system` records) satisfies it
+    for number, channel in enumerate(("main", "r")):
+        record = os.path.join(conda_base, "conda-meta", "tos", "h%d" % number, "1752537600.0.json")
+        os.makedirs(os.path.dirname(record))
+        with open(record, "w") as handle:
+            json.dump({"base_url": "https://repo.anaconda.com/pkgs/" + channel, "tos_accepted": True}, handle)
+    accepted = run_module(MODULE, args)
+    assert accepted.changed and not accepted.failed and accepted["tos_channels"] == []
+
+
+def test_tos_not_needed_for_conda_forge_only(run_module, conda_base):
+    _with_tos_plugin(conda_base)
+    converge(run_module, {"prefix": conda_base, "channels": ["conda-forge"], "no_defaults": True})
+    assert show(conda_base)["channels"] == ["conda-forge"]
