@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: contributors to condafleet.conda
+"""Build the offline conda world (channels + installers): TEST INFRASTRUCTURE ONLY.
+
+    python tests/world/build.py [--out .cache/world] [--port 8731] [--force]
+
+Calls ``channel.build_channel(out)`` (the channel engineer's builder) and
+``installer.build_all(out)`` (Miniconda3/Miniforge3, conda 25.3.1 and 26.7.1).
+Both are cached: nothing is rebuilt when its sources did not change. The
+installers' preset ``.condarc`` points at ``http://127.0.0.1:PORT``
+(``CONDAFLEET_WORLD_URL`` overrides).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import installer  # noqa: E402
+
+DEFAULT_OUT = os.path.join(REPO, ".cache", "world")
+
+
+def build(out=DEFAULT_OUT, port=installer.DEFAULT_PORT, force=False, quiet=False):
+    """Build (or reuse) everything; returns a dict of paths."""
+    import channel  # the channel engineer's builder
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
+    out = os.path.abspath(out)
+    t0 = time.monotonic()
+    chan = channel.build_channel(out, force=force, quiet=quiet)
+    t1 = time.monotonic()
+    say("world: channel ready in %.1f s" % (t1 - t0))
+    inst = installer.build_all(out, port=port, force=force)
+    t2 = time.monotonic()
+    say("world: %d installers ready in %.1f s under %s" % (len(inst), t2 - t1,
+                                                           os.path.join(out, "installers")))
+    for (dist, ver), path in sorted(inst.items()):
+        say("world:   %s %s -> %s" % (dist, ver, os.path.relpath(path, out)))
+    return {"root": out, "channel": chan, "installers": inst,
+            "url": installer.world_url(port)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Build the offline conda world (test infrastructure).")
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--port", type=int, default=installer.DEFAULT_PORT)
+    ap.add_argument("--force", action="store_true")
+    a = ap.parse_args(argv)
+    t0 = time.monotonic()
+    build(a.out, a.port, a.force)
+    print("world: done in %.1f s" % (time.monotonic() - t0), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

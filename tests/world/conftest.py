@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: contributors to condafleet.conda
+"""pytest glue for tests/world: TEST INFRASTRUCTURE ONLY. Puts tests/world on
+sys.path and exposes the world fixtures (see fixtures.py)."""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from fixtures import *  # noqa: E402,F401,F403

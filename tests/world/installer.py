@@ -1,0 +1,472 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: contributors to condafleet.conda
+"""Miniconda/Miniforge-compatible installers for the offline world: TEST INFRASTRUCTURE ONLY.
+
+``build_installer(out_dir, distribution, conda_version)`` writes a self-extracting
+shell script named like upstream's (``Miniconda3-py311_26.7.1-0-Linux-x86_64.sh``,
+``Miniforge3-26.7.1-0-Linux-x86_64.sh``) under ``DIR/installers/`` plus a
+``.sha256`` sidecar (``<hex>  <filename>``), and copies in upstream-style paths::
+
+    DIR/installers/<name>                                            (+ .sha256)
+    DIR/installers/{Miniconda3-latest,Miniforge3}-Linux-x86_64.sh    (newest, + .sha256)
+    DIR/installers/miniconda/<name>                                  (+ .sha256)
+    DIR/installers/miniconda/Miniconda3-latest-Linux-x86_64.sh       (newest)
+    DIR/installers/conda-forge/miniforge/releases/download/<ver>-<build>/<name> (+ .sha256)
+    DIR/installers/conda-forge/miniforge/releases/latest/download/Miniforge3-Linux-x86_64.sh
+
+The script takes constructor's flags (``-b -p PREFIX -u -f -h -t -s -k -m -c -i``)
+with constructor's exit codes and messages, and lays down a base prefix whose
+``bin/conda`` is the conda double (``tests/world/double/conda_double``) running
+on the host's ``python3`` (``bin/python`` is a venv-style link to it), with the
+bundled py-rattler 0.25.0 (abi3 wheel, Python >= 3.8). ``conda-meta/history``
+and ``bin/conda`` are written last, so an installer killed midway leaves a
+prefix without them; ``CONDAFLEET_INSTALLER_SLEEP=SECONDS`` sleeps just before
+that point so tests can kill it reliably.
+
+Nothing in ``plugins/`` or ``roles/`` knows this exists.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+DOUBLE_SRC = os.path.join(HERE, "double", "conda_double")
+WHEELS = os.path.join(REPO, ".cache", "world", "wheels")
+RATTLER_VERSION = "0.25.0"
+RATTLER_WHEEL = "py_rattler-0.25.0-cp38-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+DEFAULT_PORT = 8731
+DISTRIBUTIONS = ("Miniconda3", "Miniforge3")
+#: the versions the world builds: one before the auto_activate rename, one current.
+VERSIONS = ("25.3.1", "26.7.1")
+OLD_VERSION, NEW_VERSION = VERSIONS
+
+
+def world_url(port=DEFAULT_PORT):
+    return os.environ.get("CONDAFLEET_WORLD_URL") or "http://127.0.0.1:%d" % port
+
+
+def installer_name(distribution, conda_version, build=0, python_tag="py311"):
+    if distribution == "Miniconda3":
+        return "Miniconda3-%s_%s-%d-Linux-x86_64.sh" % (python_tag, conda_version, build)
+    if distribution == "Miniforge3":
+        return "Miniforge3-%s-%d-Linux-x86_64.sh" % (conda_version, build)
+    raise ValueError("unknown distribution %r" % distribution)
+
+
+def rattler_wheel():
+    """Path of the py-rattler 0.25.0 abi3 wheel (downloaded once with pip)."""
+    path = os.path.join(WHEELS, RATTLER_WHEEL)
+    if not os.path.exists(path):
+        os.makedirs(WHEELS, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                        "--only-binary=:all:", "--python-version", "3.9", "--platform",
+                        "manylinux_2_17_x86_64", "py-rattler==%s" % RATTLER_VERSION, "-d", WHEELS],
+                       check=True)
+    return path
+
+
+def preset_condarc(distribution, url):
+    url = url.rstrip("/")
+    if distribution == "Miniforge3":
+        return "channels:\n  - conda-forge\nchannel_alias: %s\n" % url
+    return ("channels:\n  - defaults\nchannel_alias: %s\ndefault_channels:\n  - %s/conda-forge\n"
+            % (url, url))
+
+
+def _payload(distribution, conda_version, build):
+    """tar.gz of site-packages content: conda_double (+ _version.py) and rattler."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
+        def add_bytes(name, data, mode=0o644):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            info.mtime = 1700000000
+            tar.addfile(info, io.BytesIO(data))
+        for fn in sorted(os.listdir(DOUBLE_SRC)):
+            if fn.endswith(".py"):
+                with open(os.path.join(DOUBLE_SRC, fn), "rb") as fh:
+                    add_bytes("conda_double/" + fn, fh.read())
+        add_bytes("conda_double/_version.py",
+                  ("# written by tests/world/installer.py (TEST INFRASTRUCTURE)\n"
+                   "VERSION = %r\nDISTRIBUTION = %r\nBUILD = %d\n"
+                   % (conda_version, distribution, build)).encode())
+        with zipfile.ZipFile(rattler_wheel()) as zf:
+            for zi in zf.infolist():
+                if zi.is_dir():
+                    continue
+                mode = (zi.external_attr >> 16) & 0o777 or 0o644
+                add_bytes(zi.filename, zf.read(zi), mode)
+    return buf.getvalue()
+
+
+HEADER = r'''#!/bin/sh
+# condafleet test world (TEST INFRASTRUCTURE ONLY): a constructor-style
+# installer for @NAME@ @VER@ whose conda is the conda double.
+# Flags, messages and exit codes follow constructor's header.sh.
+unset CONDARC MAMBARC
+export OLD_LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
+INSTALLER_NAME="@NAME@"
+INSTALLER_VER="@VER@"
+CONDA_VERSION="@CONDA_VERSION@"
+CONDA_BUILD="@BUILD@"
+PRESET_CONDARC='@CONDARC@'
+PAYLOAD_LINE=@PAYLOAD_LINE@
+THIS_PATH="$0"
+THIS_FILE=$(basename "$0")
+BATCH=0
+FORCE=0
+UPDATE=0
+TEST=0
+INIT=0
+KEEP_PKGS=1
+PREFIX="${HOME:-/root}/@DEFAULT_DIR@"
+
+usage() {
+    cat <<EOF
+usage: $0 [options]
+
+Installs $INSTALLER_NAME $INSTALLER_VER
+
+-b           run install in batch mode (without manual intervention),
+             it is expected the license terms (if any) are agreed upon
+-c           run 'conda init' after installation (only applies to batch mode)
+-f           no error if install prefix already exists
+-h           print this help message and exit
+-i           run install in interactive mode
+-k           keep the package cache
+-m           disable the creation of menu items / shortcuts
+-p PREFIX    install prefix, defaults to $PREFIX, must not contain spaces.
+-s           skip running pre/post-link/install scripts
+-u           update an existing installation
+-t           run package tests after installation (may install conda-build)
+EOF
+}
+
+while getopts "bcifhkmp:sut" x; do
+    case "$x" in
+        h) usage; exit 2 ;;
+        b) BATCH=1 ;;
+        i) BATCH=0 ;;
+        c) INIT=1 ;;
+        f) FORCE=1 ;;
+        k) KEEP_PKGS=1 ;;
+        m) ;;
+        p) PREFIX="$OPTARG" ;;
+        s) ;;
+        u) FORCE=1; UPDATE=1 ;;
+        t) TEST=1 ;;
+        ?) printf "ERROR: did not recognize option '%s', please try -h\n" "$x" >&2; exit 1 ;;
+    esac
+done
+shift $((OPTIND - 1))
+if [ $# -gt 0 ]; then
+    printf "ERROR: did not recognize option '%s', please try -h\n" "$1" >&2
+    exit 1
+fi
+
+if [ "$(uname -m)" != "x86_64" ]; then
+    echo "WARNING:" >&2
+    echo "    Your operating system appears not to be 64-bit, but you are trying to" >&2
+    echo "    install a 64-bit version of $INSTALLER_NAME." >&2
+fi
+
+if [ "$BATCH" = "0" ]; then
+    printf "\nWelcome to %s %s\n\nIn order to continue the installation process, please review the license\nagreement.\n" "$INSTALLER_NAME" "$INSTALLER_VER"
+    printf "Do you accept the license terms? [yes|no]\n>>> "
+    read -r ans || ans=""
+    case "$ans" in
+        [yY][eE][sS]) ;;
+        *) printf "The license agreement wasn't approved, aborting installation.\n"; exit 2 ;;
+    esac
+    printf "\n%s will now be installed into this location:\n%s\n" "$INSTALLER_NAME" "$PREFIX"
+fi
+
+case "$PREFIX" in
+    *\ *) echo "ERROR: Cannot install into directories with spaces" >&2; exit 1 ;;
+esac
+
+if [ "$FORCE" = "0" ] && [ -e "$PREFIX" ]; then
+    printf "ERROR: File or directory already exists: '%s'\n" "$PREFIX" >&2
+    printf "If you want to update an existing installation, use the -u option.\n" >&2
+    exit 1
+elif [ "$FORCE" = "1" ] && [ -e "$PREFIX" ]; then
+    REINSTALL=1
+fi
+
+if ! mkdir -p "$PREFIX"; then
+    printf "ERROR: Could not create directory: '%s'\n" "$PREFIX" >&2
+    exit 1
+fi
+PREFIX=$(cd "$PREFIX" && pwd)
+export PREFIX
+printf "PREFIX=%s\n" "$PREFIX"
+
+# the host interpreter the base environment is built over (venv style)
+HOST_PY=""
+for c in python3 /usr/bin/python3 /usr/local/bin/python3 /bin/python3; do
+    p=$(command -v "$c" 2>/dev/null) || continue
+    if "$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)' 2>/dev/null; then
+        HOST_PY=$("$p" -c 'import os, sys; print(os.path.realpath(sys.executable))'); break
+    fi
+done
+if [ -z "$HOST_PY" ]; then
+    echo "ERROR: $INSTALLER_NAME (condafleet test world) needs a python3 >= 3.8 on the host" >&2
+    exit 1
+fi
+PYXY=$("$HOST_PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYVER=$("$HOST_PY" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+PYNEXT=$("$HOST_PY" -c 'import sys; print("%d.%d" % (sys.version_info[0], sys.version_info[1] + 1))')
+SP="$PREFIX/lib/python$PYXY/site-packages"
+
+echo "Unpacking payload ..."
+mkdir -p "$SP" "$PREFIX/bin" "$PREFIX/condabin" "$PREFIX/conda-meta" "$PREFIX/pkgs" \
+         "$PREFIX/envs" "$PREFIX/etc/profile.d" || exit 1
+rm -rf "$SP/conda_double" "$SP/rattler"
+tail -n +$PAYLOAD_LINE "$THIS_PATH" | tar -xzf - -C "$SP" || {
+    echo "ERROR: could not extract the payload" >&2; exit 1; }
+
+printf 'home = %s\ninclude-system-site-packages = false\nversion = %s\n' \
+    "$(dirname "$HOST_PY")" "$PYVER" > "$PREFIX/pyvenv.cfg"
+ln -sfn "$HOST_PY" "$PREFIX/bin/python$PYXY"
+ln -sfn "python$PYXY" "$PREFIX/bin/python"
+ln -sfn "python$PYXY" "$PREFIX/bin/python3"
+
+if [ "${UPDATE}" = "0" ] || [ ! -e "$PREFIX/.condarc" ]; then
+    printf '%s' "$PRESET_CONDARC" > "$PREFIX/.condarc"
+fi
+
+cat > "$PREFIX/etc/profile.d/conda.sh" <<EOF
+# condafleet test world (TEST INFRASTRUCTURE): minimal conda.sh
+export CONDA_EXE='$PREFIX/bin/conda'
+export _CE_M=''
+export _CE_CONDA=''
+export CONDA_PYTHON_EXE='$PREFIX/bin/python'
+__conda_exe() { "\$CONDA_EXE" "\$@"; }
+conda() {
+    case "\${1:-}" in
+        activate) shift; _p="\${1:-$PREFIX}"; [ -d "\$_p" ] || _p="$PREFIX/envs/\$_p"
+                  export CONDA_PREFIX="\$_p"; export CONDA_DEFAULT_ENV="\$(basename "\$_p")"
+                  export PATH="\$_p/bin:\$PATH"; export CONDA_SHLVL=1 ;;
+        deactivate) unset CONDA_PREFIX CONDA_DEFAULT_ENV; export CONDA_SHLVL=0 ;;
+        *) "\$CONDA_EXE" "\$@" ;;
+    esac
+}
+if [ -z "\${CONDA_SHLVL+x}" ]; then
+    export CONDA_SHLVL=0
+    case ":\$PATH:" in *":$PREFIX/condabin:"*) ;; *) export PATH="$PREFIX/condabin:\$PATH" ;; esac
+fi
+EOF
+
+TS=1700000000000
+CHAN="https://conda.anaconda.org/conda-forge"
+[ "$INSTALLER_NAME" = "Miniconda3" ] && CHAN="https://repo.anaconda.com/pkgs/main"
+rm -f "$PREFIX"/conda-meta/conda-[0-9]*.json "$PREFIX"/conda-meta/python-[0-9]*.json
+cat > "$PREFIX/conda-meta/python-$PYVER-h0_host.json" <<EOF
+{"name": "python", "version": "$PYVER", "build": "h0_host", "build_number": 0,
+ "channel": "$CHAN/linux-64", "subdir": "linux-64", "fn": "python-$PYVER-h0_host.conda",
+ "url": "$CHAN/linux-64/python-$PYVER-h0_host.conda", "md5": "00000000000000000000000000000000",
+ "depends": [], "constrains": [], "license": "Python-2.0", "timestamp": $TS, "size": 0,
+ "requested_spec": "python", "requested_specs": ["python"],
+ "files": ["bin/python", "bin/python3", "bin/python$PYXY", "pyvenv.cfg"],
+ "paths_data": {"paths_version": 1, "paths": []},
+ "link": {"source": "$PREFIX/pkgs/python-$PYVER-h0_host", "type": 1}}
+EOF
+cat > "$PREFIX/conda-meta/conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD.json" <<EOF
+{"name": "conda", "version": "$CONDA_VERSION", "build": "py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD",
+ "build_number": $CONDA_BUILD, "channel": "$CHAN/linux-64", "subdir": "linux-64",
+ "fn": "conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD.conda",
+ "url": "$CHAN/linux-64/conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD.conda",
+ "md5": "00000000000000000000000000000000",
+ "depends": ["python >=$PYXY,<$PYNEXT.0a0"], "constrains": [], "license": "BSD-3-Clause",
+ "timestamp": $TS, "size": 0, "requested_spec": "conda", "requested_specs": ["conda"],
+ "files": ["bin/conda", "condabin/conda", "etc/profile.d/conda.sh"],
+ "paths_data": {"paths_version": 1, "paths": []},
+ "link": {"source": "$PREFIX/pkgs/conda-$CONDA_VERSION", "type": 1}}
+EOF
+printf '# platform: linux-64\n@EXPLICIT\n%s/linux-64/python-%s-h0_host.conda\n%s/linux-64/conda-%s-py%s_%s.conda\n' \
+    "$CHAN" "$PYVER" "$CHAN" "$CONDA_VERSION" "$(echo $PYXY | tr -d .)" "$CONDA_BUILD" \
+    > "$PREFIX/conda-meta/initial-state.explicit.txt"
+printf '{"name": "%s", "version": "%s", "platform": "linux-64", "type": "sh"}\n' \
+    "$INSTALLER_NAME" "$INSTALLER_VER" > "$PREFIX/.installer.info"
+if [ "$(id -u)" != "0" ]; then touch "$PREFIX/.nonadmin"; fi
+
+if [ -n "${CONDAFLEET_INSTALLER_SLEEP:-}" ]; then
+    echo "(test hook) sleeping ${CONDAFLEET_INSTALLER_SLEEP}s before writing bin/conda and conda-meta/history"
+    sleep "$CONDAFLEET_INSTALLER_SLEEP"
+fi
+
+echo "Installing base environment..."
+# bin/conda and conda-meta/history come last: a killed installer leaves neither
+cat > "$PREFIX/bin/conda.tmp" <<EOF
+#!/bin/sh
+# conda (condafleet test world double, TEST INFRASTRUCTURE) $CONDA_VERSION
+exec '$PREFIX/bin/python' -I -m conda_double "\$@"
+EOF
+chmod 755 "$PREFIX/bin/conda.tmp"
+cp "$PREFIX/bin/conda.tmp" "$PREFIX/condabin/conda"
+mv -f "$PREFIX/bin/conda.tmp" "$PREFIX/bin/conda"
+{
+    printf '==> %s <==\n' "$(date '+%Y-%m-%d %H:%M:%S')"
+    printf '# cmd: %s -b -p %s\n' "$THIS_PATH" "$PREFIX"
+    printf '# conda version: %s\n' "$CONDA_VERSION"
+    printf '+%s/linux-64::conda-%s-py%s_%s\n' "$CHAN" "$CONDA_VERSION" "$(echo $PYXY | tr -d .)" "$CONDA_BUILD"
+    printf '+%s/linux-64::python-%s-h0_host\n' "$CHAN" "$PYVER"
+    printf "# update specs: ['python', 'conda']\n"
+} >> "$PREFIX/conda-meta/history"
+
+if [ -n "${HOME:-}" ]; then
+    mkdir -p "$HOME/.conda" 2>/dev/null && {
+        grep -qxF "$PREFIX" "$HOME/.conda/environments.txt" 2>/dev/null ||
+            echo "$PREFIX" >> "$HOME/.conda/environments.txt"; } 2>/dev/null || true
+fi
+
+if [ "$INIT" = "1" ] && [ "$BATCH" = "1" ]; then
+    "$PREFIX/bin/conda" init --all >/dev/null 2>&1 || true
+fi
+if [ "$TEST" = "1" ]; then
+    "$PREFIX/bin/conda" --version || exit 1
+fi
+echo "installation finished."
+exit 0
+@@END_HEADER@@
+'''
+
+
+def build_installer(out_dir, distribution, conda_version, build=0, python_tag="py311",
+                    port=DEFAULT_PORT, url=None, force=False):
+    """Build one installer under ``out_dir/installers``; returns its path."""
+    name = installer_name(distribution, conda_version, build, python_tag)
+    inst_dir = os.path.join(os.path.abspath(out_dir), "installers")
+    os.makedirs(inst_dir, exist_ok=True)
+    target = os.path.join(inst_dir, name)
+    url = url or world_url(port)
+    condarc = preset_condarc(distribution, url)
+    key = hashlib.sha256(json.dumps([_source_hash(), distribution, conda_version, build,
+                                     python_tag, condarc]).encode()).hexdigest()
+    stamp = target + ".stamp"
+    if not force and os.path.exists(target) and os.path.exists(stamp) and open(stamp).read() == key:
+        _place(out_dir, distribution, conda_version, build, target)
+        return target
+    payload = _payload(distribution, conda_version, build)
+    header = HEADER
+    subst = {"@NAME@": distribution, "@VER@": "%s-%d" % (conda_version, build),
+             "@CONDA_VERSION@": conda_version, "@BUILD@": str(build),
+             "@CONDARC@": condarc.replace("'", ""),
+             "@DEFAULT_DIR@": distribution.lower().replace("3", "3")}
+    for k, v in subst.items():
+        header = header.replace(k, v)
+    nlines = header.count("\n")
+    header = header.replace("@PAYLOAD_LINE@", str(nlines + 1))
+    tmp = target + ".tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(header.encode())
+        fh.write(payload)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, target)
+    with open(stamp, "w") as fh:
+        fh.write(key)
+    _place(out_dir, distribution, conda_version, build, target)
+    return target
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_sidecar(path):
+    side = path + ".sha256"
+    if os.path.exists(side) and os.stat(side).st_mtime >= os.stat(path).st_mtime:
+        return
+    tmp = "%s.tmp%d" % (side, os.getpid())
+    with open(tmp, "w") as fh:
+        fh.write("%s  %s\n" % (_sha256(path), os.path.basename(path)))
+    os.replace(tmp, side)
+
+
+def _copy(src, dest, sidecar=True):
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.abspath(src) != os.path.abspath(dest):
+        same = False
+        try:
+            same = os.path.samefile(src, dest)
+        except OSError:
+            pass
+        if not same:
+            tmp = "%s.tmp%d" % (dest, os.getpid())
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copy2(src, tmp)
+            os.replace(tmp, dest)
+    if sidecar:
+        _write_sidecar(dest)
+
+
+def _place(out_dir, distribution, conda_version, build, target):
+    inst = os.path.join(os.path.abspath(out_dir), "installers")
+    name = os.path.basename(target)
+    _write_sidecar(target)
+    if distribution == "Miniconda3":
+        _copy(target, os.path.join(inst, "miniconda", name))
+    else:
+        _copy(target, os.path.join(inst, "conda-forge", "miniforge", "releases", "download",
+                                   "%s-%d" % (conda_version, build), name))
+
+
+def place_latest(out_dir, distribution, target):
+    inst = os.path.join(os.path.abspath(out_dir), "installers")
+    # the flat mirror directory carries "latest" names too, each with a sidecar
+    _copy(target, os.path.join(inst, "Miniconda3-latest-Linux-x86_64.sh" if distribution == "Miniconda3"
+                               else "Miniforge3-Linux-x86_64.sh"))
+    if distribution == "Miniconda3":
+        _copy(target, os.path.join(inst, "miniconda", "Miniconda3-latest-Linux-x86_64.sh"))
+    else:
+        _copy(target, os.path.join(inst, "conda-forge", "miniforge", "releases", "latest",
+                                   "download", "Miniforge3-Linux-x86_64.sh"), sidecar=False)
+
+
+def _source_hash():
+    h = hashlib.sha256()
+    for fn in sorted(os.listdir(DOUBLE_SRC)):
+        if fn.endswith(".py"):
+            with open(os.path.join(DOUBLE_SRC, fn), "rb") as fh:
+                h.update(fn.encode() + fh.read())
+    with open(os.path.abspath(__file__), "rb") as fh:
+        h.update(fh.read())
+    h.update(RATTLER_WHEEL.encode())
+    return h.hexdigest()
+
+
+def build_all(out_dir, port=DEFAULT_PORT, url=None, force=False):
+    """Every installer of the world: {(distribution, version): path}."""
+    out = {}
+    for dist in DISTRIBUTIONS:
+        for ver in VERSIONS:
+            out[(dist, ver)] = build_installer(out_dir, dist, ver, port=port, url=url, force=force)
+        place_latest(out_dir, dist, out[(dist, NEW_VERSION)])
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(REPO, ".cache", "world"))
+    ap.add_argument("--port", type=int, default=DEFAULT_PORT)
+    ap.add_argument("--force", action="store_true")
+    a = ap.parse_args()
+    for k, v in build_all(a.out, port=a.port, force=a.force).items():
+        print("%s %s: %s" % (k[0], k[1], v))
