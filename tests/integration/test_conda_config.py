@@ -76,7 +76,7 @@ KEY_CASES = {
     "channel_priority": ({"settings": {"channel_priority": "strict"}}, lambda s, u: s["channel_priority"] == "strict"),
     "default_channels": ({"settings": {"default_channels": ["{url}/conda-forge", "{url}/pytorch"]}},
                          lambda s, u: [url_of(c) for c in s["default_channels"]] == [u + "/conda-forge",
-                                                                                    u + "/pytorch"]),
+                                                                                     u + "/pytorch"]),
     "channel_alias": ({"settings": {"channel_alias": "https://mirror.example.com/conda"}},
                       lambda s, u: url_of(s["channel_alias"]) == "https://mirror.example.com/conda"),
     "custom_channels": ({"settings": {"custom_channels": {"bioconda": "https://mirror.example.com/conda"}}},

@@ -9,6 +9,7 @@ invocation, which proves when the module did (not) start conda.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 
@@ -133,7 +134,6 @@ def test_latest_updates_requested_packages(run_module, base):
     spec = {"prefix": base.prefix, "name": "old", "python": "3.11", "packages": ["numpy=1.24"]}
     assert run_module(MODULE, spec).changed
     latest = run_module(MODULE, dict(spec, packages=["numpy"], state="latest"))
-    double_lacks(latest.result, "--update-specs")
     assert not latest.failed, latest.result
     assert latest.changed and latest["packages_changed"][0]["after"]["version"] == "2.1.0", latest.result
     again = run_module(MODULE, dict(spec, packages=["numpy"], state="latest"))
@@ -154,6 +154,40 @@ def test_failures_are_clear_and_leave_conda_meta_byte_for_byte(run_module, base,
     assert exception in failed["exception_name"] and exception in failed["msg"]
     assert failed["rolled_back"] is True
     assert meta_bytes(base.env("stable")) == before
+
+
+def test_a_transaction_that_fails_after_changing_the_env_is_rolled_back(run_module, base):
+    """conda fails after it linked packages (a post-link script, a killed run...): the module reverts
+    the environment to the revision it had, with ``conda install --revision N``."""
+    spec = {"prefix": base.prefix, "name": "stable", "python": "3.11", "packages": ["numpy=1.26"]}
+    assert run_module(MODULE, spec).changed
+    before = installed(base.env("stable"))
+    conda = os.path.join(base.prefix, "bin", "conda")
+    error = os.path.join(os.path.dirname(base.log), "link-error.json")
+    with open(error, "w", encoding="utf-8") as handle:
+        json.dump({"caused_by": "None", "error": "LinkError: post-link script failed for package numpy",
+                   "exception_name": "LinkError", "exception_type": "<class 'conda.exceptions.LinkError'>",
+                   "message": "post-link script failed for package numpy"}, handle)
+    # an install (not a revert) links its packages, then fails the way conda reports a failed transaction
+    with open(conda, "w", encoding="utf-8") as handle:
+        handle.write('#!/bin/sh\n'
+                     'echo "start $$ $*" >> "%(log)s"\n'
+                     'case " $* " in\n'
+                     '  *" --revision "*) ;;\n'
+                     '  *" install "*) "%(conda)s.real" "$@" >/dev/null; cat "%(error)s"; echo "end $$" >> "%(log)s"; exit 1;;\n'
+                     'esac\n'
+                     '"%(conda)s.real" "$@"\nrc=$?\necho "end $$" >> "%(log)s"\nexit $rc\n'
+                     % {"log": base.log, "conda": conda, "error": error})
+    failed = run_module(MODULE, dict(spec, packages=["numpy=2.1", "pandas"]))
+    assert failed.failed and "LinkError" in failed["exception_name"], failed.result
+    assert failed["rolled_back"] is True, failed.result
+    assert installed(base.env("stable")) == before
+    starts = [line.split(" ", 2)[2] for line in base.lines() if line.startswith("start ")]
+    assert starts[-2].startswith("install ") and "--revision" not in starts[-2], starts
+    assert starts[-1].startswith("install ") and "--revision 0" in starts[-1], starts
+    with open(os.path.join(base.env("stable"), "conda-meta", "history"), encoding="utf-8") as handle:
+        history = handle.read()
+    assert history.count("==> ") == 3 and "--revision 0" in history
 
 
 def test_invalid_spec_fails_before_conda_runs(run_module, base):

@@ -9,4 +9,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from fixtures import *  # noqa: E402,F401,F403
+from fixtures import (  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+    conda_base,
+    conda_base_old,
+    conda_home,
+    miniforge_base,
+    world,
+    world_server,
+)

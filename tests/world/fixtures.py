@@ -136,7 +136,7 @@ def install_base(installer_path, prefix, url=None, args=("-b",), env=None, check
     """Run an installer into ``prefix``; point its .condarc at ``url``."""
     proc = subprocess.run(["sh", installer_path] + list(args) + ["-p", str(prefix)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=env)
+                          universal_newlines=True, env=env, check=False)
     if check and proc.returncode != 0:
         raise RuntimeError("installer failed (%d): %s%s" % (proc.returncode, proc.stdout, proc.stderr))
     if url and proc.returncode == 0:
@@ -151,7 +151,7 @@ def run_conda(prefix, *args, env=None, timeout=300):
         full_env.update(env)
     proc = subprocess.run([os.path.join(str(prefix), "bin", "conda")] + [str(a) for a in args],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=full_env, timeout=timeout)
+                          universal_newlines=True, env=full_env, timeout=timeout, check=False)
     try:
         proc.json = json.loads(proc.stdout) if proc.stdout.strip() else None
     except ValueError:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shutil
 
 import pytest
 
@@ -188,9 +187,11 @@ def _effects(replay, step):
             got = fh.read()
         with open(os.path.join(REF, "files-vision-history.txt")) as fh:
             want = fh.read()
-        strip = lambda text: [l.split(" ")[0] if l.startswith("==>") else
-                              l.split("::")[-1] if l[:1] in "+-" else
-                              l.split(":")[0] for l in text.splitlines()]
+
+        def strip(text):
+            return [line.split(" ")[0] if line.startswith("==>") else
+                    line.split("::")[-1] if line[:1] in "+-" else
+                    line.split(":")[0] for line in text.splitlines()]
         assert strip(got) == strip(want)
         assert "# update specs: ['python=3.11', 'numpy', 'opencv']" in got
         assert "# remove specs: ['pandas']" in got

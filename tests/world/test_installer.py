@@ -19,7 +19,7 @@ import time
 import pytest
 
 import installer
-from fixtures import install_base, point_condarc, run_conda
+from fixtures import install_base, run_conda
 
 pytestmark = [pytest.mark.world]
 
@@ -28,7 +28,7 @@ NEW, OLD = installer.NEW_VERSION, installer.OLD_VERSION
 
 def sh(path, *args, env=None):
     return subprocess.run(["sh", path] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=env)
+                          universal_newlines=True, env=env, check=False)
 
 
 # --------------------------------------------------------------------------- artefacts
@@ -72,7 +72,7 @@ def test_unknown_option_exits_1(world, tmp_path):
 
 def test_license_refused_exits_2(world, tmp_path, conda_home):
     res = subprocess.run(["sh", world.installer(), "-p", str(tmp_path / "x")], input="no\n",
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert res.returncode == 2
     assert not (tmp_path / "x").exists()
 
@@ -120,7 +120,7 @@ def test_files_laid_down(world, world_server, tmp_path, conda_home, dist, versio
     res = run_conda(prefix, "--version")
     assert res.returncode == 0 and res.stdout == "conda %s\n" % version
     out = subprocess.run([str(prefix / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
-                         stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
+                         stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout.strip()
     assert out == str(prefix)
     with open(os.path.join(conda_home, ".conda", "environments.txt")) as fh:
         assert str(prefix) in fh.read().split()
@@ -131,7 +131,7 @@ def test_files_laid_down(world, world_server, tmp_path, conda_home, dist, versio
 
 def test_profile_script_runs_conda(conda_base):
     out = subprocess.run(["bash", "-c", ". %s/etc/profile.d/conda.sh && conda --version" % conda_base],
-                         stdout=subprocess.PIPE, universal_newlines=True)
+                         stdout=subprocess.PIPE, universal_newlines=True, check=False)
     assert out.stdout.strip() == "conda %s" % NEW
 
 
@@ -324,7 +324,8 @@ def test_env_file_with_pip_section(world, conda_base, world_server, tmp_path):
     assert res.json["actions"]["PIP"] == ["tinyjson"]
     py = os.path.join(conda_base, "envs", "withpip", "bin", "python")
     out = subprocess.run([py, "-c", "import tinyjson, sys; print(sys.prefix)"],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                         check=False)
     assert out.returncode == 0, out.stdout
     listed = {r["name"]: r for r in run_conda(conda_base, "list", "--json", "-n", "withpip").json}
     assert listed["tinyjson"]["channel"] == "pypi" and listed["tinyjson"]["build_string"] == "pypi_0"
@@ -345,7 +346,7 @@ def test_three_environments(conda_base, env, specs, version):
     names = {r["name"] for r in res.json["actions"]["LINK"]}
     assert {core.split("=")[0] for core in specs} <= names
     py = os.path.join(conda_base, "envs", env, "bin", "python")
-    out = subprocess.run([py, "--version"], stdout=subprocess.PIPE, universal_newlines=True)
+    out = subprocess.run([py, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=False)
     assert out.stdout.strip() == "Python %s" % version
     listed = [r["name"] for r in run_conda(conda_base, "list", "--json", "-n", env).json]
     assert "python" in listed

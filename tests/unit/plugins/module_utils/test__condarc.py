@@ -177,9 +177,9 @@ def test_plan_prepend_is_idempotent():
 
 
 @pytest.mark.parametrize("version, key, twin", [((26, 7, 1), "auto_activate", "auto_activate_base"),
-                                                 ((25, 5, 0), "auto_activate", "auto_activate_base"),
-                                                 ((25, 3, 1), "auto_activate_base", "auto_activate"),
-                                                 ((4, 14), "auto_activate_base", "auto_activate")])
+                                                ((25, 5, 0), "auto_activate", "auto_activate_base"),
+                                                ((25, 3, 1), "auto_activate_base", "auto_activate"),
+                                                ((4, 14), "auto_activate_base", "auto_activate")])
 def test_auto_activate_key_by_version_and_no_twin(version, key, twin):
     assert rc.auto_activate_key(version) == key
     request = {"auto_activate": False, "auto_activate_key": key}

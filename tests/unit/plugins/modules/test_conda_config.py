@@ -45,7 +45,11 @@ class Calls:
 def run(monkeypatch, capsys):
     def _run(args, check=False, diff=False, handler=None):
         calls = Calls(handler)
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", lambda self, cmd, **kw: calls(self, cmd, **kw))
+
+        def run_command(self, cmd, **kw):
+            return calls(self, cmd, **kw)
+
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
         args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
         with patch_module_args(args):
             with pytest.raises(SystemExit):
@@ -93,7 +97,7 @@ def test_check_mode_writes_nothing_and_predicts_the_diff(run, tmp_path):
 
 
 @pytest.mark.parametrize("version, key, twin", [("26.7.1", "auto_activate", "auto_activate_base"),
-                                                 ("25.3.1", "auto_activate_base", "auto_activate")])
+                                                ("25.3.1", "auto_activate_base", "auto_activate")])
 def test_auto_activate_key_follows_the_installed_conda(run, tmp_path, version, key, twin):
     prefix = make_prefix(tmp_path, version)
     (prefix / ".condarc").write_text("%s: true\nchannels: [conda-forge]\n" % twin)

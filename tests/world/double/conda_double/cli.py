@@ -8,7 +8,6 @@ tests/world/reference (older behaviour when the installed version says so).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ import sys
 
 from . import VERSION, miniyaml
 from . import core
-from .context import (ALIASES, ENUMS, ENV_CREATE_IS_CREATE, ENVS_DETAILS, NEW_NAMES,
+from .context import (ALIASES, ENUMS, ENV_CREATE_IS_CREATE, ENVS_DETAILS,
                       CondaError, Context, PlainError, canonical_key, channel_object,
                       default_settings, mask, read_yaml_file, root_prefix)
 
@@ -84,6 +83,8 @@ def build_parser():
             s.add_argument("--no-default-packages", action="store_true")
         if name in ("update", "upgrade"):
             s.add_argument("--all", "--update-all", action="store_true", dest="all")
+        if name == "install":
+            s.add_argument("--revision", metavar="REVISION")
     for name in ("remove", "uninstall"):
         s = sub.add_parser(name)
         _common(s)
@@ -407,7 +408,6 @@ def transact(ctx, args, prefix, specs, mode, file_channels=(), pip=(), prune=Fal
     # installed packages not on any channel (base's conda, python) stay locked as they are
     solved = core.solve(ctx, index, [channel_spec(ctx, index, normalize_spec(s)) for s in solve_specs],
                         locked, priority_of(ctx, args))
-    solved = [r for r in solved if r.name.normalized in index.names or True]
     new = {}
     for r in solved:
         if isinstance(r, rattler.PrefixRecord) or not r.url.startswith("file://") or \
@@ -441,25 +441,13 @@ def transact(ctx, args, prefix, specs, mode, file_channels=(), pip=(), prune=Fal
         else:
             print("\n# All requested packages already installed.\n")
         return 0
-    order = {r.name.normalized: i for i, r in enumerate(core.topo([x for x in link_raw]))}
+    order = {r.name.normalized: i for i, r in enumerate(core.topo(list(link_raw)))}
     link_pairs = sorted(zip(link_recs, link_raw), key=lambda p: order.get(p[0]["name"], 0))
-    fetch = [d for d, _ in link_pairs if not os.path.exists(os.path.join(ctx.pkgs_dir, d["fn"]))]
-    actions = {"FETCH": fetch, "PREFIX": prefix}
-    if unlink:
-        actions["UNLINK"] = [core.dist_fields(r, ctx) for r in sorted(unlink, key=lambda r: r["name"])]
-    if link_pairs:
-        actions["LINK"] = [core.dist_fields(d, ctx) for d, _ in link_pairs]
-    result = {"success": True, "actions": actions, "prefix": prefix}
+    result = plan_result(ctx, prefix, unlink, [pair[0] for pair in link_pairs])
     if args.dry_run:
-        result["dry_run"] = True
-        if json_mode:
-            out_json(result)
-        else:
-            print_plan(result)
-            print("\nDryRunExit: Dry run. Exiting.\n", file=sys.stderr)
-        return 0
+        return report_dry_run(result, json_mode)
     # download first: a failure here leaves the prefix untouched
-    core.download(index, [raw for _, raw in link_pairs], ctx.pkgs_dir)
+    core.download(index, [pair[1] for pair in link_pairs], ctx.pkgs_dir)
     requested = {} if prune else dict(history)
     for s in specs:
         requested[core.spec_name(s)] = s
@@ -474,22 +462,42 @@ def transact(ctx, args, prefix, specs, mode, file_channels=(), pip=(), prune=Fal
     os.makedirs(os.path.join(prefix, "conda-meta"), exist_ok=True)
     keep = {n: installed[n] for n in installed}
     all_records = [t[2] for t in new.values()]
-    try:
-        core.link(ctx, index, prefix, all_records, keep, requested)
-    except CondaError:
-        raise
-    except Exception as exc:
-        raise CondaError("CondaError", "Transaction failed: %s" % exc, module="conda")
+    link_or_fail(ctx, index, prefix, all_records, keep, requested)
     if created:
         with open(os.path.join(prefix, "conda-meta", "created_at"), "w") as fh:
             fh.write("%f\n" % core.now_epoch())
-    core.update_requested(prefix, {k: v for k, v in requested.items()})
-    core.write_history(prefix, argv_line(), unlink, [d for d, _ in link_pairs],
+    core.update_requested(prefix, dict(requested))
+    core.write_history(prefix, argv_line(), unlink, [pair[0] for pair in link_pairs],
                        update_specs=list(specs))
     if ctx["register_envs"] and prefix != ctx.root:
         core.register_env(prefix)
     if pip:
         result["actions"]["PIP"] = run_pip(prefix, pip)
+    return report_done(result, json_mode)
+
+
+def plan_result(ctx, prefix, unlink, link_dicts):
+    """The ``--json`` answer of a transaction: FETCH, UNLINK and LINK in conda's shapes."""
+    actions = {"FETCH": [d for d in link_dicts if not os.path.exists(os.path.join(ctx.pkgs_dir, d["fn"]))],
+               "PREFIX": prefix}
+    if unlink:
+        actions["UNLINK"] = [core.dist_fields(r, ctx) for r in sorted(unlink, key=lambda r: r["name"])]
+    if link_dicts:
+        actions["LINK"] = [core.dist_fields(d, ctx) for d in link_dicts]
+    return {"success": True, "actions": actions, "prefix": prefix}
+
+
+def report_dry_run(result, json_mode):
+    result["dry_run"] = True
+    if json_mode:
+        out_json(result)
+    else:
+        print_plan(result)
+        print("\nDryRunExit: Dry run. Exiting.\n", file=sys.stderr)
+    return 0
+
+
+def report_done(result, json_mode):
     if json_mode:
         out_json(result)
     else:
@@ -498,10 +506,21 @@ def transact(ctx, args, prefix, specs, mode, file_channels=(), pip=(), prune=Fal
     return 0
 
 
+def link_or_fail(ctx, index, prefix, records, installed, requested):
+    """Link ``records`` into ``prefix``; any failure is conda's CondaError."""
+    try:
+        core.link(ctx, index, prefix, records, installed, requested)
+    except CondaError:
+        raise
+    except Exception as exc:
+        raise CondaError("CondaError", "Transaction failed: %s" % exc, module="conda") from exc
+
+
 def run_pip(prefix, pip_specs):
     py = os.path.join(prefix, "bin", "python")
     cmd = [py, "-m", "pip", "install", "--disable-pip-version-check", "-U"] + list(pip_specs)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          check=False)
     if proc.returncode != 0:
         raise CondaError("CondaEnvException", "Pip failed\n\n%s" % proc.stdout,
                          module="conda.exceptions")
@@ -620,7 +639,113 @@ def cmd_remove(ctx, args):
     return 0
 
 
+def history_states(prefix):
+    """conda's History.construct_states(): the set of history dist lines after each revision."""
+    states, cur = [], set()
+    for rev in core.parse_history(prefix):
+        for line in rev["remove"]:
+            cur.discard(line)
+        for line in rev["add"]:
+            cur.add(line)
+        states.append(set(cur))
+    return states
+
+
+def split_history_line(line):
+    """``CHANNEL::name-version-build`` -> (channel, name, version, build)."""
+    chan, _sep, dist = line.rpartition("::")
+    name, version, build = dist.rsplit("-", 2)
+    return chan, name, version, build
+
+
+def find_revision_record(ctx, index, chan, name, version, build):
+    """The channel record (a rattler RepoDataRecord) of one history line, or None."""
+    rattler = core._rattler()
+    found = []
+    for sparse in index.sparse:
+        try:
+            records = sparse.load_records(rattler.PackageName(name))
+        except Exception:
+            continue
+        for rec in records:
+            if str(rec.version) == version and rec.build == build:
+                found.append(rec)
+    for rec in found:
+        url, sub = index.origin(rec)[:2]
+        if chan in ("%s/%s" % (url, sub), "%s/%s" % (ctx.channel_name(url), sub), url, ctx.channel_name(url)):
+            return rec
+    return found[0] if found else None
+
+
+def cmd_revert(ctx, args):
+    """``install --revision N``: conda's revert_actions(): make PREFIX hold revision N's packages again."""
+    prefix = target_prefix(ctx, args)
+    require_env(prefix)
+    try:
+        revision = int(args.revision)
+    except ValueError:
+        raise CondaError("CondaValueError", "expected revision number, not: '%s'" % args.revision) from None
+    states = history_states(prefix)
+    try:
+        state = states[revision]
+    except IndexError:
+        raise CondaError("CondaIndexError", "no such revision: %d" % revision) from None
+    installed = core.prefix_records(prefix)
+    key_of = {(rec["name"], str(rec["version"]), rec.get("build", "")): name for name, rec in installed.items()}
+    wanted = {}
+    for line in sorted(state):
+        chan, name, version, build = split_history_line(line)
+        wanted[(name, version, build)] = chan
+    keep = {key_of[k]: installed[key_of[k]] for k in wanted if k in key_of}
+    unlink = [rec for name, rec in installed.items() if name not in keep]
+    missing = [k for k in wanted if k not in key_of]
+    requested = core.requested_specs(prefix)
+    if not unlink and not missing:
+        if args.json:
+            out_json({"success": True, "message": NOTHING})
+        else:
+            print("\n# All requested packages already installed.\n")
+        return 0
+    channel_urls = ctx.channel_urls(list(getattr(args, "channel", []) or []), args.override_channels)
+    for key in missing:
+        chan = wanted[key]
+        if "://" in chan:
+            url = core.base_url_of({"channel": chan, "subdir": chan.rstrip("/").rsplit("/", 1)[-1]})
+            if url not in channel_urls:
+                channel_urls.append(url)
+    index = core.Index(ctx, channel_urls).load()
+    link_raw = []
+    not_found = []
+    for key in missing:
+        rec = find_revision_record(ctx, index, wanted[key], *key)
+        if rec is None:
+            not_found.append("%s::%s-%s-%s" % ((wanted[key],) + key))
+        else:
+            link_raw.append(rec)
+    if not_found:
+        chan_lines = "".join("\n  - %s" % mask(u) for u in channel_urls)
+        pkg_lines = "".join("\n  - %s" % s for s in not_found)
+        raise CondaError("PackagesNotFoundError",
+                         "The following packages are missing from the target environment:%s\n" % pkg_lines,
+                         packages=not_found, packages_formatted=pkg_lines, channels_formatted=chan_lines)
+    order = {r.name.normalized: i for i, r in enumerate(core.topo(link_raw))}
+    link_raw.sort(key=lambda r: order.get(r.name.normalized, 0))
+    link_dicts = [index.repodata_dict(r) for r in link_raw]
+    result = plan_result(ctx, prefix, unlink, link_dicts)
+    if args.dry_run:
+        return report_dry_run(result, args.json)
+    core.download(index, link_raw, ctx.pkgs_dir)
+    rattler = core._rattler()
+    records = [rattler.PrefixRecord.from_path(rec["_path"]) for rec in keep.values()] + list(link_raw)
+    link_or_fail(ctx, index, prefix, records, installed, requested)
+    core.update_requested(prefix, requested)
+    core.write_history(prefix, argv_line(), unlink, link_dicts, update_specs=list(requested.values()))
+    return report_done(result, args.json)
+
+
 def cmd_install(ctx, args, mode):
+    if getattr(args, "revision", None) is not None:
+        return cmd_revert(ctx, args)
     specs = list(args.packages)
     file_channels, pip, fname, fprefix = [], [], None, None
     for f in args.file:
@@ -815,8 +940,9 @@ def cmd_list(ctx, args):
         for i, rev in enumerate(core.parse_history(prefix)):
             add = {r.rsplit("-", 2)[0]: r for r in rev["add"]}
             rem = {r.rsplit("-", 2)[0]: r for r in rev["remove"]}
+
             def fmt(x):
-                chan, _, dist = x.partition("::")
+                chan, _sep, dist = x.partition("::")
                 return "%s-%s" % (dist, chan) if dist else x
             both = set(add) & set(rem)
             revs.append({"date": rev["date"], "rev": i,
@@ -993,7 +1119,7 @@ def cmd_config(ctx, args):
                 if data:
                     srcs[path] = data
             else:
-                srcs = {name: data for name, data in ctx.sources}
+                srcs = dict(ctx.sources)
             if json_mode:
                 out_json(srcs)
             else:
@@ -1117,7 +1243,7 @@ def cmd_config(ctx, args):
         seq.append(item)
     for key, value in args.set:
         key = check_key(key)
-        top, _, sub = key.partition(".")
+        top, _sep, sub = key.partition(".")
         val = miniyaml.scalar(value)
         if top in ENUMS and str(val) not in ENUMS[top]:
             raise CondaError("CustomValidationError",

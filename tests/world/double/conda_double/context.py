@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import sys
@@ -248,7 +247,7 @@ class Context:
         self.settings = dict(self.defaults)
         # sequences: higher priority (later) sources first; maps merge; primitives clobber
         for key, default in self.defaults.items():
-            vals = [src[key] for _, src in self.sources if key in src]
+            vals = [src[key] for _name, src in self.sources if key in src]
             if not vals:
                 continue
             if isinstance(default, list):
@@ -273,7 +272,7 @@ class Context:
 
     @property
     def config_files(self):
-        return [n for n, _ in self.sources if n not in ("envvars", "cmd_line")]
+        return [n for n, _src in self.sources if n not in ("envvars", "cmd_line")]
 
     @property
     def envs_dirs(self):
@@ -347,8 +346,28 @@ def strip_auth(url):
     return url
 
 
+# conda.common.url.split_anaconda_token: ``/t/<TOKEN>`` anywhere in the URL's path
+# (``https://host/t/TK/chan``, ``https://host/conda/t/TK/chan``, ``https://host/api/t/TK``).
+# conda's token alphabet is ``[a-zA-Z0-9-_]``; any path segment is accepted here so that no
+# token, whatever its characters, can reach an output unmasked.
+_TOKEN_RE = re.compile(r"/t/([^/]*)")
+
+
+def split_token(url):
+    """(url without ``/t/<TOKEN>``, token or None), as conda's split_anaconda_token (path only)."""
+    url = str(url)
+    p = urllib.parse.urlsplit(url)
+    if not p.scheme or "://" not in url:
+        return url, None
+    m = _TOKEN_RE.search(p.path)
+    if not m or (m.end() < len(p.path) and p.path[m.end()] != "/"):
+        return url, None
+    path = p.path[:m.start()] + p.path[m.end():]
+    return urllib.parse.urlunsplit((p.scheme, p.netloc, path, p.query, p.fragment)), m.group(1)
+
+
 def strip_token(url):
-    return re.sub(r"/t/[^/]+(?=/)", "", url)
+    return split_token(url)[0]
 
 
 def channel_object(url):
@@ -359,12 +378,12 @@ def channel_object(url):
         auth = "%s:%s" % (urllib.parse.unquote(p.username), urllib.parse.unquote(p.password or ""))
     path = p.path
     token = None
-    m = re.match(r"^/t/([^/]+)(/.*)?$", path)
-    if m:
-        token, path = m.group(1), m.group(2) or ""
+    m = _TOKEN_RE.search(path)
+    if m and (m.end() == len(path) or path[m.end()] == "/"):
+        token, path = m.group(1), path[:m.start()] + path[m.end():]
     netloc = (p.hostname or "") + (":%d" % p.port if p.port else "")
     path = path.rstrip("/")
-    location, _, name = path.rpartition("/")
+    location, _sep, name = path.rpartition("/")
     if p.scheme == "file":
         location = location or "/"
     else:
@@ -374,7 +393,9 @@ def channel_object(url):
 
 
 def mask(url):
-    url = re.sub(r"/t/[^/]+/", "/t/<TOKEN>/", url)
+    token = split_token(url)[1]
+    if token:
+        url = url.replace("/t/" + token, "/t/<TOKEN>", 1)
     p = urllib.parse.urlsplit(url)
     if p.password:
         url = url.replace(":%s@" % p.password, ":<PASSWORD>@", 1)

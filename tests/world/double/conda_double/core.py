@@ -15,11 +15,10 @@ import os
 import platform as _platform
 import re
 import shutil
-import sys
 import time
 
 from . import VERSION
-from .context import CondaError, HTTPFailure, channel_object, fetch, url_hash
+from .context import CondaError, HTTPFailure, fetch, url_hash
 
 DIST_FIELDS = ("base_url", "build_number", "build_string", "channel", "dist_name", "name",
                "platform", "version")

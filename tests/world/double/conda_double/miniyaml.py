@@ -72,7 +72,7 @@ def scalar(text):
     if text[0] == "{" and text[-1] == "}":
         out = {}
         for item in _split_flow(text[1:-1]):
-            k, _, v = item.partition(":")
+            k, _sep, v = item.partition(":")
             out[scalar(k)] = scalar(v)
         return out
     if text[0] == '"' and text[-1] == '"' and len(text) > 1:

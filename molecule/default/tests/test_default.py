@@ -1,0 +1,46 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""testinfra: the lab setup converged by the role on each Debian release."""
+
+import json
+
+import pytest
+
+PREFIX = "/opt/conda"
+CHANNEL = "http://127.0.0.1:8731/conda-forge"
+ENVIRONMENTS = {
+    "finance": ("3.9", {"pandas", "scikit-learn"}),
+    "vision": ("3.11", {"pytorch", "opencv"}),
+    "webdev": ("3.12", {"fastapi"}),
+    "research-exp": ("3.11.9", {"numpy", "pandas", "scikit-learn", "pip"}),
+}
+
+
+def test_conda_version(host):
+    assert host.check_output("%s/bin/conda --version" % PREFIX) == "conda 26.7.1"
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_environment_python_prints_its_version(host, name):
+    out = host.run("%s/envs/%s/bin/python --version" % (PREFIX, name))
+    assert out.rc == 0, out.stderr
+    assert (out.stdout + out.stderr).strip().startswith("Python %s" % ENVIRONMENTS[name][0])
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_environment_packages(host, name):
+    listing = json.loads(host.check_output("%s/bin/conda list -n %s --json" % (PREFIX, name)))
+    assert ENVIRONMENTS[name][1] <= {record["name"] for record in listing}
+
+
+def test_condarc(host):
+    condarc = host.file("%s/.condarc" % PREFIX)
+    assert condarc.exists
+    content = condarc.content_string
+    assert CHANNEL in content
+    assert "auto_activate: false" in content
+    assert "defaults" not in content.replace("nodefaults", "")
+    shown = json.loads(host.check_output("%s/bin/conda config --show --json" % PREFIX))
+    assert shown["channels"] == [CHANNEL]
+    assert shown["auto_activate"] is False
+    assert "defaults" not in shown["channels"]
