@@ -4,7 +4,7 @@
 # Shared helpers for the project's scripts. Source it; do not run it.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${CONDAFLEET_CACHE:-$ROOT/.cache}"
+export CACHE="${CONDAFLEET_CACHE:-$ROOT/.cache}"
 VENV="$ROOT/.venv"
 export CONTAINERS_CONF="$ROOT/tests/podman/containers.conf"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"

@@ -34,7 +34,7 @@ zstandard = pytest.importorskip("zstandard")
 
 pytestmark = pytest.mark.world
 
-REFERENCE = "/work/shared/reference/conda-26.7"
+REFERENCE = os.path.join(HERE, "reference", "conda-26.7")  # the project's copy of the transcripts
 HOST_PY311 = os.path.exists("/usr/bin/python3.11") or os.path.exists("/usr/local/bin/python3.11")
 
 
@@ -188,8 +188,7 @@ def test_conda_forge_style_pytorch(world):
 def test_transcript_records(world):
     """FETCH records real conda printed against the reference channel match ours."""
     files = sorted(glob.glob(os.path.join(REFERENCE, "*.json")))
-    if not files:
-        pytest.skip("reference transcripts not available")
+    assert len(files) >= 30, REFERENCE
     recs = _records(world["channels"]["conda-forge"])
     seen = 0
     for path in files:
