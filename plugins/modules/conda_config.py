@@ -270,8 +270,7 @@ def target_path(module):
         module.fail_json(msg="user is only used with scope=user")
     if p["path"] and p["scope"] != "path":
         module.fail_json(msg="path is only used with scope=path")
-    # the invoking user's home as "~" expands: $HOME, else the passwd entry
-    home = os.environ["HOME"] if "HOME" in os.environ else pwd.getpwuid(os.getuid()).pw_dir
+    home = os.path.expanduser("~")
     if p["user"]:
         try:
             home = pwd.getpwnam(p["user"]).pw_dir

@@ -78,6 +78,26 @@ def _playbook(module, args, result_path, environment):
     return [{"hosts": "localhost", "gather_facts": False, "tasks": [task, save]}]
 
 
+def run_playbook(args, work, extra_env=None):
+    """``ansible-playbook ARGS`` from the repository root with this checkout's collection."""
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
+        "ANSIBLE_PYTHON_INTERPRETER": MANAGED_PYTHON,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": str(work / "tmp"),
+    })
+    env.update(extra_env or {})
+    return subprocess.run([os.path.join(BIN, "ansible-playbook")] + list(args), cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture
+def ansible_playbook():
+    """Return ``run(args, work, extra_env=None)``: ansible-playbook as the integration tests run it."""
+    return run_playbook
+
+
 @pytest.fixture
 def run_module(tmp_path):
     """Return ``run(module, args, check=False, diff=False, environment=None, verbosity=0)``."""
@@ -90,22 +110,14 @@ def run_module(tmp_path):
         result_path = str(work / "result.json")
         playbook = work / "play.yml"
         playbook.write_text(json.dumps(_playbook(module, args, result_path, environment)))
-        cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+        args = ["-i", "localhost,", "-c", "local", str(playbook)]
         if check:
-            cmd.append("--check")
+            args.append("--check")
         if diff:
-            cmd.append("--diff")
+            args.append("--diff")
         if verbosity:
-            cmd.append("-" + "v" * verbosity)
-        env = dict(os.environ)
-        env.update({
-            "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-            "ANSIBLE_PYTHON_INTERPRETER": MANAGED_PYTHON,
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_LOCAL_TEMP": str(work / "tmp"),
-        })
-        env.update(extra_env or {})
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+            args.append("-" + "v" * verbosity)
+        proc = run_playbook(args, work, extra_env)
         try:
             with open(result_path, encoding="utf-8") as handle:
                 result = json.load(handle)

@@ -13,36 +13,28 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
 pytestmark = [pytest.mark.world]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-MANAGED_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "playbooks", "bootstrap_cloud.yml")
 RECAP = re.compile(r"^localhost\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0\b", re.M)
 
 
-def pull(tmp_path, extra_vars, check=False):
+def pull(ansible_playbook, tmp_path, extra_vars, check=False):
     """Run the playbook the way the cloud-init example does; return (rc, output, changed)."""
     varsfile = tmp_path / "conda.json"
     varsfile.write_text(json.dumps(extra_vars))
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,",
-           os.path.join(ROOT, "playbooks", "bootstrap_cloud.yml"), "-e", "@%s" % varsfile]
-    if check:
-        cmd.append("--check")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_PYTHON_INTERPRETER=MANAGED_PYTHON, ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
-    out = proc.stdout + proc.stderr
+    args = ["-i", "localhost,", PLAYBOOK, "-e", "@%s" % varsfile] + (["--check"] if check else [])
+    proc = ansible_playbook(args, tmp_path)
     recap = RECAP.search(proc.stdout)
-    return proc.returncode, out, int(recap.group(1)) if recap else None
+    return proc.returncode, proc.stdout + proc.stderr, int(recap.group(1)) if recap else None
 
 
 def test_bootstrap_cloud_installs_the_team_environment_then_changes_nothing(world, world_server, tmp_path,
-                                                                            conda_home):
+                                                                            conda_home, ansible_playbook):
     installer = world.installer("Miniforge3")
     with open(installer + ".sha256", encoding="utf-8") as handle:
         digest = handle.read().split()[0]
@@ -57,12 +49,12 @@ def test_bootstrap_cloud_installs_the_team_environment_then_changes_nothing(worl
         "ansible_become": False,
     }
 
-    rc, out, changed = pull(tmp_path, extra_vars, check=True)
+    rc, out, changed = pull(ansible_playbook, tmp_path, extra_vars, check=True)
     assert rc == 0, out
     assert changed and not prefix.exists(), out
     assert "creates the environment team-default" in out
 
-    rc, out, changed = pull(tmp_path, extra_vars)
+    rc, out, changed = pull(ansible_playbook, tmp_path, extra_vars)
     assert rc == 0, out
     assert changed, out
     python = prefix / "envs" / "team-default" / "bin" / "python"
@@ -75,5 +67,5 @@ def test_bootstrap_cloud_installs_the_team_environment_then_changes_nothing(worl
         condarc = handle.read()
     assert "auto_activate: false" in condarc and "defaults" not in condarc.replace("nodefaults", "")
 
-    rc, out, changed = pull(tmp_path, extra_vars)
+    rc, out, changed = pull(ansible_playbook, tmp_path, extra_vars)
     assert rc == 0 and changed == 0, out
