@@ -3,6 +3,6 @@
 """The offline conda world: TEST INFRASTRUCTURE ONLY.
 
 Channel builder (channel.py), loopback HTTP server (server.py), and the
-Miniconda-compatible installer with its ``conda`` test double. Nothing in
+Miniconda/Miniforge-compatible installers of the real conda (conda_dist.py). Nothing in
 ``plugins/`` or ``roles/`` knows this package exists.
 """

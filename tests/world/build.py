@@ -5,7 +5,9 @@
     python tests/world/build.py [--out .cache/world] [--port 8731] [--force]
 
 Calls ``channel.build_channel(out)`` (the channel engineer's builder) and
-``installer.build_all(out)`` (Miniconda3/Miniforge3, conda 25.3.1 and 26.7.1).
+``installer.build_all(out)`` (Miniconda3/Miniforge3 of the real conda 25.3.1 and
+26.7.1, from the upstream wheels in ``$CONDAFLEET_CONDA_WHEELS``, default
+``../shared/vendor/conda``).
 Both are cached: nothing is rebuilt when its sources did not change. The
 installers' preset ``.condarc`` points at ``http://127.0.0.1:PORT``
 (``CONDAFLEET_WORLD_URL`` overrides).
@@ -40,8 +42,8 @@ def build(out=DEFAULT_OUT, port=installer.DEFAULT_PORT, force=False, quiet=False
     t2 = time.monotonic()
     say("world: %d installers ready in %.1f s under %s" % (len(inst), t2 - t1,
                                                            os.path.join(out, "installers")))
-    for (dist, ver), path in sorted(inst.items()):
-        say("world:   %s %s -> %s" % (dist, ver, os.path.relpath(path, out)))
+    for key, path in sorted(inst.items()):
+        say("world:   %s -> %s" % (" ".join(key), os.path.relpath(path, out)))
     return {"root": out, "channel": chan, "installers": inst,
             "url": installer.world_url(port)}
 

@@ -91,7 +91,9 @@ def _port_free(port):
 @pytest.fixture(scope="session")
 def world_server(world, tmp_path_factory):
     from server import Server
-    port = _installer.DEFAULT_PORT if _port_free(_installer.DEFAULT_PORT) else 0
+    # CONDAFLEET_WORLD_TEST_PORT=0 keeps the tests off 8731 (molecule's and the demo's port)
+    wanted = int(os.environ.get("CONDAFLEET_WORLD_TEST_PORT", _installer.DEFAULT_PORT))
+    port = wanted if wanted and _port_free(wanted) else 0
     log = str(tmp_path_factory.mktemp("world-server") / "access.log")
     with Server(world.root, port=port, log_path=log) as srv:
         yield srv

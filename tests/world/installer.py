@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: contributors to condafleet.conda
-"""Miniconda/Miniforge-compatible installers for the offline world: TEST INFRASTRUCTURE ONLY.
+"""Miniconda/Miniforge-compatible installers of the real conda: TEST INFRASTRUCTURE ONLY.
 
-``build_installer(out_dir, distribution, conda_version)`` writes a self-extracting
-shell script named like upstream's (``Miniconda3-py311_26.7.1-0-Linux-x86_64.sh``,
-``Miniforge3-26.7.1-0-Linux-x86_64.sh``) under ``DIR/installers/`` plus a
-``.sha256`` sidecar (``<hex>  <filename>``), and copies in upstream-style paths::
+``build_installer(out_dir, distribution, conda_version, python_tag=...)`` writes a
+self-extracting shell script named like upstream's
+(``Miniconda3-py311_26.7.1-0-Linux-x86_64.sh``, ``Miniforge3-26.7.1-0-Linux-x86_64.sh``)
+under ``DIR/installers/`` plus a ``.sha256`` sidecar (``<hex>  <filename>``), and
+copies in upstream-style paths::
 
     DIR/installers/<name>                                            (+ .sha256)
     DIR/installers/{Miniconda3-latest,Miniforge3}-Linux-x86_64.sh    (newest, + .sha256)
@@ -14,14 +15,20 @@ shell script named like upstream's (``Miniconda3-py311_26.7.1-0-Linux-x86_64.sh`
     DIR/installers/conda-forge/miniforge/releases/download/<ver>-<build>/<name> (+ .sha256)
     DIR/installers/conda-forge/miniforge/releases/latest/download/Miniforge3-Linux-x86_64.sh
 
-The script takes constructor's flags (``-b -p PREFIX -u -f -h -t -s -k -m -c -i``)
-with constructor's exit codes and messages, and lays down a base prefix whose
-``bin/conda`` is the conda double (``tests/world/double/conda_double``) running
-on the host's ``python3`` (``bin/python`` is a venv-style link to it), with the
-bundled py-rattler 0.25.0 (abi3 wheel, Python >= 3.8). ``conda-meta/history``
-and ``bin/conda`` are written last, so an installer killed midway leaves a
-prefix without them; ``CONDAFLEET_INSTALLER_SLEEP=SECONDS`` sleeps just before
-that point so tests can kill it reliably.
+The script has constructor's header lines (``# NAME:``, ``# VER:``, ``# PLAT:``)
+and flags (``-b -p PREFIX -u -f -h -t -s -k -m -c -i``) with constructor's exit
+codes and messages. It installs the **real conda** (``conda_dist``: the upstream
+wheels and their pinned PyPI requirements) as the base environment over the
+host's Python, the way a virtual environment is laid out (``bin/python`` links
+to the host interpreter, ``pyvenv.cfg``): upstream installers bundle a Python,
+these use the host's, so each carries one site-packages tree per Python it
+supports and picks the host's. A Miniconda installer is for the one Python its
+name says; a Miniforge installer carries every Python its conda version is
+built for. ``conda init --install`` lays out ``bin/conda``, ``condabin/`` and
+``etc/profile.d/conda.sh``; ``conda-meta/history`` is written last, so an
+installer killed midway leaves a prefix without it.
+``CONDAFLEET_INSTALLER_SLEEP=SECONDS`` sleeps just before ``bin/conda`` and the
+history are written, so a test can kill the installer at that point.
 
 Nothing in ``plugins/`` or ``roles/`` knows this exists.
 """
@@ -32,29 +39,30 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
-import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-DOUBLE_SRC = os.path.join(HERE, "double", "conda_double")
-WHEELS = os.path.join(REPO, ".cache", "world", "wheels")
-RATTLER_VERSION = "0.25.0"
-RATTLER_WHEEL = "py_rattler-0.25.0-cp38-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import conda_dist  # noqa: E402
+
 DEFAULT_PORT = 8731
 DISTRIBUTIONS = ("Miniconda3", "Miniforge3")
 #: the versions the world builds: one before the auto_activate rename, one current.
 VERSIONS = ("25.3.1", "26.7.1")
 OLD_VERSION, NEW_VERSION = VERSIONS
+#: the Python of the Miniconda installers the tests use on this machine (its /usr/bin/python3)
+MINICONDA_TAG = "py311"
 
 
 def world_url(port=DEFAULT_PORT):
     return os.environ.get("CONDAFLEET_WORLD_URL") or "http://127.0.0.1:%d" % port
 
 
-def installer_name(distribution, conda_version, build=0, python_tag="py311"):
+def installer_name(distribution, conda_version, build=0, python_tag=MINICONDA_TAG):
     if distribution == "Miniconda3":
         return "Miniconda3-%s_%s-%d-Linux-x86_64.sh" % (python_tag, conda_version, build)
     if distribution == "Miniforge3":
@@ -62,56 +70,58 @@ def installer_name(distribution, conda_version, build=0, python_tag="py311"):
     raise ValueError("unknown distribution %r" % distribution)
 
 
-def rattler_wheel():
-    """Path of the py-rattler 0.25.0 abi3 wheel (downloaded once with pip)."""
-    path = os.path.join(WHEELS, RATTLER_WHEEL)
-    if not os.path.exists(path):
-        os.makedirs(WHEELS, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--only-binary=:all:", "--python-version", "3.9", "--platform",
-                        "manylinux_2_17_x86_64", "py-rattler==%s" % RATTLER_VERSION, "-d", WHEELS],
-                       check=True)
-    return path
+def python_tags(conda_version):
+    """The ``pyXY`` tags of the Miniconda installers built for ``conda_version``."""
+    return ["py" + p.replace(".", "") for p in conda_dist.BUILDS[conda_version]["pythons"]]
 
 
-def preset_condarc(distribution, url):
+def _python_of(tag):
+    return "%s.%s" % (tag[2], tag[3:])
+
+
+def preset_condarc(distribution, url, solver):
+    """The ``.condarc`` an installer ships in its prefix.
+
+    Upstream installers bring conda-libmamba-solver (conda's default solver),
+    which is not on PyPI; these name the solver their conda runs offline. The
+    key sits in the installation's own ``.condarc``, the lowest-ranked file of
+    the installation, so any ``.condarc`` a user or the collection writes
+    still decides.
+    """
     url = url.rstrip("/")
     if distribution == "Miniforge3":
-        return "channels:\n  - conda-forge\nchannel_alias: %s\n" % url
-    return ("channels:\n  - defaults\nchannel_alias: %s\ndefault_channels:\n  - %s/conda-forge\n"
-            % (url, url))
+        text = "channels:\n  - conda-forge\nchannel_alias: %s\n" % url
+    else:
+        text = ("channels:\n  - defaults\nchannel_alias: %s\ndefault_channels:\n  - %s/conda-forge\n"
+                % (url, url))
+    return text + "solver: %s\n" % solver
 
 
-def _payload(distribution, conda_version, build):
-    """tar.gz of site-packages content: conda_double (+ _version.py) and rattler."""
+def _payload(conda_version, pythons):
+    """tar.gz with one site-packages tree per Python: ``python3.11/...``."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
-        def add_bytes(name, data, mode=0o644):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = mode
-            info.mtime = 1700000000
-            tar.addfile(info, io.BytesIO(data))
-        for fn in sorted(os.listdir(DOUBLE_SRC)):
-            if fn.endswith(".py"):
-                with open(os.path.join(DOUBLE_SRC, fn), "rb") as fh:
-                    add_bytes("conda_double/" + fn, fh.read())
-        add_bytes("conda_double/_version.py",
-                  ("# written by tests/world/installer.py (TEST INFRASTRUCTURE)\n"
-                   "VERSION = %r\nDISTRIBUTION = %r\nBUILD = %d\n"
-                   % (conda_version, distribution, build)).encode())
-        with zipfile.ZipFile(rattler_wheel()) as zf:
-            for zi in zf.infolist():
-                if zi.is_dir():
-                    continue
-                mode = (zi.external_attr >> 16) & 0o777 or 0o644
-                add_bytes(zi.filename, zf.read(zi), mode)
+        for python in pythons:
+            members, _ = conda_dist.site_packages(conda_version, python)
+            for name, data, mode in sorted(members, key=lambda m: m[0]):
+                info = tarfile.TarInfo("python%s/%s" % (python, name))
+                info.size = len(data)
+                info.mode = mode
+                info.mtime = 1700000000
+                tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
 HEADER = r'''#!/bin/sh
+#
+# NAME:  @NAME@
+# VER:   @VER@
+# PLAT:  linux-64
+# LINES: @PAYLOAD_LINE@
+#
 # condafleet test world (TEST INFRASTRUCTURE ONLY): a constructor-style
-# installer for @NAME@ @VER@ whose conda is the conda double.
+# installer of the real conda @CONDA_VERSION@, built from the upstream wheels,
+# installed over the host's Python (one of: @PYTHONS@).
 # Flags, messages and exit codes follow constructor's header.sh.
 unset CONDARC MAMBARC
 export OLD_LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
@@ -119,6 +129,8 @@ INSTALLER_NAME="@NAME@"
 INSTALLER_VER="@VER@"
 CONDA_VERSION="@CONDA_VERSION@"
 CONDA_BUILD="@BUILD@"
+PYTHONS="@PYTHONS@"
+SOLVER="@SOLVER@"
 PRESET_CONDARC='@CONDARC@'
 PAYLOAD_LINE=@PAYLOAD_LINE@
 THIS_PATH="$0"
@@ -195,6 +207,28 @@ case "$PREFIX" in
     *\ *) echo "ERROR: Cannot install into directories with spaces" >&2; exit 1 ;;
 esac
 
+# the host interpreter the base environment is built over (venv style): the system
+# python3 when this installer carries its version, else any python3.X it carries
+HOST_PY=""
+for c in /usr/bin/python3 /usr/local/bin/python3 python3; do
+    p=$(command -v "$c" 2>/dev/null) || continue
+    v=$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
+    case " $PYTHONS " in *" $v "*) HOST_PY="$p"; break ;; esac
+done
+if [ -z "$HOST_PY" ]; then
+    for v in $PYTHONS; do
+        for c in "/usr/bin/python$v" "/usr/local/bin/python$v" "python$v"; do
+            p=$(command -v "$c" 2>/dev/null) && { HOST_PY="$p"; break 2; }
+        done
+    done
+fi
+if [ -z "$HOST_PY" ]; then
+    printf "ERROR: %s %s (condafleet test world) installs conda %s over the host's Python, one of %s: none found\n" \
+        "$INSTALLER_NAME" "$INSTALLER_VER" "$CONDA_VERSION" "$PYTHONS" >&2
+    exit 1
+fi
+HOST_PY=$("$HOST_PY" -c 'import os, sys; print(os.path.realpath(sys.executable))')
+
 if [ "$FORCE" = "0" ] && [ -e "$PREFIX" ]; then
     printf "ERROR: File or directory already exists: '%s'\n" "$PREFIX" >&2
     printf "If you want to update an existing installation, use the -u option.\n" >&2
@@ -211,28 +245,19 @@ PREFIX=$(cd "$PREFIX" && pwd)
 export PREFIX
 printf "PREFIX=%s\n" "$PREFIX"
 
-# the host interpreter the base environment is built over (venv style)
-HOST_PY=""
-for c in python3 /usr/bin/python3 /usr/local/bin/python3 /bin/python3; do
-    p=$(command -v "$c" 2>/dev/null) || continue
-    if "$p" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)' 2>/dev/null; then
-        HOST_PY=$("$p" -c 'import os, sys; print(os.path.realpath(sys.executable))'); break
-    fi
-done
-if [ -z "$HOST_PY" ]; then
-    echo "ERROR: $INSTALLER_NAME (condafleet test world) needs a python3 >= 3.8 on the host" >&2
-    exit 1
-fi
 PYXY=$("$HOST_PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PYVER=$("$HOST_PY" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
 PYNEXT=$("$HOST_PY" -c 'import sys; print("%d.%d" % (sys.version_info[0], sys.version_info[1] + 1))')
+PYTAG=$(echo "$PYXY" | tr -d .)
 SP="$PREFIX/lib/python$PYXY/site-packages"
 
 echo "Unpacking payload ..."
-mkdir -p "$SP" "$PREFIX/bin" "$PREFIX/condabin" "$PREFIX/conda-meta" "$PREFIX/pkgs" \
-         "$PREFIX/envs" "$PREFIX/etc/profile.d" || exit 1
-rm -rf "$SP/conda_double" "$SP/rattler"
-tail -n +$PAYLOAD_LINE "$THIS_PATH" | tar -xzf - -C "$SP" || {
+mkdir -p "$SP" "$PREFIX/bin" "$PREFIX/conda-meta" "$PREFIX/pkgs" "$PREFIX/envs" || exit 1
+# an update replaces what this installer brings and keeps everything else
+for entry in $(tail -n +$PAYLOAD_LINE "$THIS_PATH" | tar -tzf - "python$PYXY" | cut -d/ -f2 | sort -u); do
+    rm -rf "${SP:?}/$entry"
+done
+tail -n +$PAYLOAD_LINE "$THIS_PATH" | tar -xzf - -C "$SP" --strip-components=1 "python$PYXY" || {
     echo "ERROR: could not extract the payload" >&2; exit 1; }
 
 printf 'home = %s\ninclude-system-site-packages = false\nversion = %s\n' \
@@ -243,29 +268,12 @@ ln -sfn "python$PYXY" "$PREFIX/bin/python3"
 
 if [ "${UPDATE}" = "0" ] || [ ! -e "$PREFIX/.condarc" ]; then
     printf '%s' "$PRESET_CONDARC" > "$PREFIX/.condarc"
+elif grep -q '^solver:' "$PREFIX/.condarc"; then
+    # an update keeps the user's .condarc, but the solver key names what this conda runs
+    sed -i "s/^solver:.*/solver: $SOLVER/" "$PREFIX/.condarc"
+else
+    printf 'solver: %s\n' "$SOLVER" >> "$PREFIX/.condarc"
 fi
-
-cat > "$PREFIX/etc/profile.d/conda.sh" <<EOF
-# condafleet test world (TEST INFRASTRUCTURE): minimal conda.sh
-export CONDA_EXE='$PREFIX/bin/conda'
-export _CE_M=''
-export _CE_CONDA=''
-export CONDA_PYTHON_EXE='$PREFIX/bin/python'
-__conda_exe() { "\$CONDA_EXE" "\$@"; }
-conda() {
-    case "\${1:-}" in
-        activate) shift; _p="\${1:-$PREFIX}"; [ -d "\$_p" ] || _p="$PREFIX/envs/\$_p"
-                  export CONDA_PREFIX="\$_p"; export CONDA_DEFAULT_ENV="\$(basename "\$_p")"
-                  export PATH="\$_p/bin:\$PATH"; export CONDA_SHLVL=1 ;;
-        deactivate) unset CONDA_PREFIX CONDA_DEFAULT_ENV; export CONDA_SHLVL=0 ;;
-        *) "\$CONDA_EXE" "\$@" ;;
-    esac
-}
-if [ -z "\${CONDA_SHLVL+x}" ]; then
-    export CONDA_SHLVL=0
-    case ":\$PATH:" in *":$PREFIX/condabin:"*) ;; *) export PATH="$PREFIX/condabin:\$PATH" ;; esac
-fi
-EOF
 
 TS=1700000000000
 CHAN="https://conda.anaconda.org/conda-forge"
@@ -281,11 +289,11 @@ cat > "$PREFIX/conda-meta/python-$PYVER-h0_host.json" <<EOF
  "paths_data": {"paths_version": 1, "paths": []},
  "link": {"source": "$PREFIX/pkgs/python-$PYVER-h0_host", "type": 1}}
 EOF
-cat > "$PREFIX/conda-meta/conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD.json" <<EOF
-{"name": "conda", "version": "$CONDA_VERSION", "build": "py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD",
+cat > "$PREFIX/conda-meta/conda-$CONDA_VERSION-py${PYTAG}_$CONDA_BUILD.json" <<EOF
+{"name": "conda", "version": "$CONDA_VERSION", "build": "py${PYTAG}_$CONDA_BUILD",
  "build_number": $CONDA_BUILD, "channel": "$CHAN/linux-64", "subdir": "linux-64",
- "fn": "conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD.conda",
- "url": "$CHAN/linux-64/conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BUILD.conda",
+ "fn": "conda-$CONDA_VERSION-py${PYTAG}_$CONDA_BUILD.conda",
+ "url": "$CHAN/linux-64/conda-$CONDA_VERSION-py${PYTAG}_$CONDA_BUILD.conda",
  "md5": "00000000000000000000000000000000",
  "depends": ["python >=$PYXY,<$PYNEXT.0a0"], "constrains": [], "license": "BSD-3-Clause",
  "timestamp": $TS, "size": 0, "requested_spec": "conda", "requested_specs": ["conda"],
@@ -294,7 +302,7 @@ cat > "$PREFIX/conda-meta/conda-$CONDA_VERSION-py${PYXY%%.*}${PYXY#*.}_$CONDA_BU
  "link": {"source": "$PREFIX/pkgs/conda-$CONDA_VERSION", "type": 1}}
 EOF
 printf '# platform: linux-64\n@EXPLICIT\n%s/linux-64/python-%s-h0_host.conda\n%s/linux-64/conda-%s-py%s_%s.conda\n' \
-    "$CHAN" "$PYVER" "$CHAN" "$CONDA_VERSION" "$(echo $PYXY | tr -d .)" "$CONDA_BUILD" \
+    "$CHAN" "$PYVER" "$CHAN" "$CONDA_VERSION" "$PYTAG" "$CONDA_BUILD" \
     > "$PREFIX/conda-meta/initial-state.explicit.txt"
 printf '{"name": "%s", "version": "%s", "platform": "linux-64", "type": "sh"}\n' \
     "$INSTALLER_NAME" "$INSTALLER_VER" > "$PREFIX/.installer.info"
@@ -306,20 +314,20 @@ if [ -n "${CONDAFLEET_INSTALLER_SLEEP:-}" ]; then
 fi
 
 echo "Installing base environment..."
-# bin/conda and conda-meta/history come last: a killed installer leaves neither
-cat > "$PREFIX/bin/conda.tmp" <<EOF
-#!/bin/sh
-# conda (condafleet test world double, TEST INFRASTRUCTURE) $CONDA_VERSION
-exec '$PREFIX/bin/python' -I -m conda_double "\$@"
-EOF
-chmod 755 "$PREFIX/bin/conda.tmp"
-cp "$PREFIX/bin/conda.tmp" "$PREFIX/condabin/conda"
-mv -f "$PREFIX/bin/conda.tmp" "$PREFIX/bin/conda"
+# conda lays out its own entry points: bin/conda, condabin/conda, etc/profile.d/conda.sh
+if ! "$PREFIX/bin/python" -I -m conda init --install >"$PREFIX/.init.log" 2>&1; then
+    cat "$PREFIX/.init.log" >&2
+    echo "ERROR: 'conda init --install' failed" >&2
+    exit 1
+fi
+rm -f "$PREFIX/.init.log"
+# conda-meta/history comes last: a killed installer leaves none, and conda only
+# takes the prefix for an environment once it is there
 {
     printf '==> %s <==\n' "$(date '+%Y-%m-%d %H:%M:%S')"
     printf '# cmd: %s -b -p %s\n' "$THIS_PATH" "$PREFIX"
     printf '# conda version: %s\n' "$CONDA_VERSION"
-    printf '+%s/linux-64::conda-%s-py%s_%s\n' "$CHAN" "$CONDA_VERSION" "$(echo $PYXY | tr -d .)" "$CONDA_BUILD"
+    printf '+%s/linux-64::conda-%s-py%s_%s\n' "$CHAN" "$CONDA_VERSION" "$PYTAG" "$CONDA_BUILD"
     printf '+%s/linux-64::python-%s-h0_host\n' "$CHAN" "$PYVER"
     printf "# update specs: ['python', 'conda']\n"
 } >> "$PREFIX/conda-meta/history"
@@ -331,7 +339,7 @@ if [ -n "${HOME:-}" ]; then
 fi
 
 if [ "$INIT" = "1" ] && [ "$BATCH" = "1" ]; then
-    "$PREFIX/bin/conda" init --all >/dev/null 2>&1 || true
+    "$PREFIX/bin/conda" init >/dev/null 2>&1 || true
 fi
 if [ "$TEST" = "1" ]; then
     "$PREFIX/bin/conda" --version || exit 1
@@ -342,27 +350,36 @@ exit 0
 '''
 
 
-def build_installer(out_dir, distribution, conda_version, build=0, python_tag="py311",
+def build_installer(out_dir, distribution, conda_version, build=0, python_tag=MINICONDA_TAG,
                     port=DEFAULT_PORT, url=None, force=False):
-    """Build one installer under ``out_dir/installers``; returns its path."""
+    """Build one installer under ``out_dir/installers``; returns its path.
+
+    Miniconda: for the one Python of ``python_tag``; Miniforge: for every Python
+    ``conda_version`` is built for (``python_tag`` is ignored).
+    """
     name = installer_name(distribution, conda_version, build, python_tag)
     inst_dir = os.path.join(os.path.abspath(out_dir), "installers")
     os.makedirs(inst_dir, exist_ok=True)
     target = os.path.join(inst_dir, name)
     url = url or world_url(port)
-    condarc = preset_condarc(distribution, url)
-    key = hashlib.sha256(json.dumps([_source_hash(), distribution, conda_version, build,
-                                     python_tag, condarc]).encode()).hexdigest()
+    condarc = preset_condarc(distribution, url, conda_dist.BUILDS[conda_version]["solver"])
+    if distribution == "Miniconda3":
+        pythons = [_python_of(python_tag)]
+    else:
+        pythons = list(conda_dist.BUILDS[conda_version]["pythons"])
+    key = hashlib.sha256(json.dumps([_source_hash(), conda_dist.fingerprint(conda_version), distribution,
+                                     conda_version, build, pythons, condarc]).encode()).hexdigest()
     stamp = target + ".stamp"
     if not force and os.path.exists(target) and os.path.exists(stamp) and open(stamp).read() == key:
         _place(out_dir, distribution, conda_version, build, target)
         return target
-    payload = _payload(distribution, conda_version, build)
+    payload = _payload(conda_version, pythons)
     header = HEADER
     subst = {"@NAME@": distribution, "@VER@": "%s-%d" % (conda_version, build),
              "@CONDA_VERSION@": conda_version, "@BUILD@": str(build),
+             "@PYTHONS@": " ".join(pythons), "@SOLVER@": conda_dist.BUILDS[conda_version]["solver"],
              "@CONDARC@": condarc.replace("'", ""),
-             "@DEFAULT_DIR@": distribution.lower().replace("3", "3")}
+             "@DEFAULT_DIR@": distribution.lower()}
     for k, v in subst.items():
         header = header.replace(k, v)
     nlines = header.count("\n")
@@ -441,22 +458,24 @@ def place_latest(out_dir, distribution, target):
 
 def _source_hash():
     h = hashlib.sha256()
-    for fn in sorted(os.listdir(DOUBLE_SRC)):
-        if fn.endswith(".py"):
-            with open(os.path.join(DOUBLE_SRC, fn), "rb") as fh:
-                h.update(fn.encode() + fh.read())
-    with open(os.path.abspath(__file__), "rb") as fh:
-        h.update(fh.read())
-    h.update(RATTLER_WHEEL.encode())
+    for path in (os.path.abspath(__file__), conda_dist.__file__):
+        with open(path, "rb") as fh:
+            h.update(fh.read())
     return h.hexdigest()
 
 
 def build_all(out_dir, port=DEFAULT_PORT, url=None, force=False):
-    """Every installer of the world: {(distribution, version): path}."""
+    """Every installer of the world: {(distribution, version): path} for this machine's
+    Python, and {(distribution, version, python_tag): path} for each Miniconda Python."""
     out = {}
+    for ver in VERSIONS:
+        for tag in python_tags(ver):
+            path = build_installer(out_dir, "Miniconda3", ver, python_tag=tag, port=port, url=url, force=force)
+            out[("Miniconda3", ver, tag)] = path
+            if tag == MINICONDA_TAG:
+                out[("Miniconda3", ver)] = path
+        out[("Miniforge3", ver)] = build_installer(out_dir, "Miniforge3", ver, port=port, url=url, force=force)
     for dist in DISTRIBUTIONS:
-        for ver in VERSIONS:
-            out[(dist, ver)] = build_installer(out_dir, dist, ver, port=port, url=url, force=force)
         place_latest(out_dir, dist, out[(dist, NEW_VERSION)])
     return out
 
