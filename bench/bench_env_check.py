@@ -13,8 +13,8 @@ Side by side, on the same machine:
 * asking conda: ``PREFIX/bin/conda install -p ENV --dry-run --json SPECS`` on a real
   environment made by that conda (what peers do to decide "changed").
 
-Without ``--base`` it installs the offline world's conda double into a temporary
-prefix (tests/world; builds the world on first use). Prints one JSON object with
+Without ``--base`` it installs the offline world's Miniconda of the real conda
+26.7.1 into a temporary prefix (tests/world; builds the world on first use). Prints one JSON object with
 medians and the ratio; exits 0 whatever the numbers (no timed assertions).
 """
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main():
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--conda-runs", type=int, default=5)
     parser.add_argument("--packages", type=int, default=100)
-    parser.add_argument("--base", help="an existing conda installation (default: install the world's double)")
+    parser.add_argument("--base", help="an existing conda installation (default: install the world's Miniconda 26.7.1)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="condafleet-bench-")
     server = None
@@ -146,6 +146,7 @@ def main():
             "conda_dry_run_median_s": round(conda_med, 4),
             "conda_dry_run_samples_s": [round(s, 4) for s in conda_samples],
             "conda": conda,
+            "conda_version": _conda.conda_version(base),
             "ratio_conda_over_disk_100": round(conda_med / disk_big, 1),
             "ratio_conda_over_disk_real": round(conda_med / disk_real, 1),
             "goal": ">= 20x",

@@ -314,9 +314,17 @@ class CondaRunner:
         return rc, parse_json_output(out), out, err
 
     def json(self, args, dry_run=False, environ=None):
+        """conda's JSON answer to a successful command; ``{}`` when conda succeeded and printed nothing.
+
+        A real conda 26.7 answers ``create``/``install --file LOCK --json`` for an
+        ``@EXPLICIT`` lock file, and ``remove --all --json`` of an empty environment,
+        with exit code 0 and no output at all: what it did is then read from disk.
+        """
         rc, payload, out, err = self.run(args, dry_run=dry_run, environ=environ)
         if rc == 0 and isinstance(payload, (dict, list)) and not (isinstance(payload, dict) and payload.get("exception_name")):
             return payload
+        if rc == 0 and not (out or "").strip():
+            return {}
         info = parse_error(rc, out, err) if rc != 0 or payload is None or isinstance(payload, dict) else {}
         if rc == 0 and payload is None:
             info = {"exception_name": "InvalidOutput", "message": "conda printed no JSON document"}

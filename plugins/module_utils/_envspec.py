@@ -353,6 +353,38 @@ def delta(before, after):
     return added, removed, changed
 
 
+#: characters conda refuses in an environment name (``CondaValueError``); control characters
+#: (a newline) would also break ``~/.conda/environments.txt``, one prefix per line
+_NAME_FORBIDDEN = ("/", " ", "#", ":")
+
+
+def env_name_error(name):
+    """Why ``name`` cannot name an environment (conda's own rule), or ``None`` when it can."""
+    if not name or name in (".", ".."):
+        return "invalid environment name %r" % (name,)
+    bad = sorted(set(c for c in name if c in _NAME_FORBIDDEN or ord(c) < 32 or ord(c) == 127))
+    if bad:
+        return ("invalid environment name %r: conda does not allow %s in a name"
+                % (name, ", ".join(repr(c) for c in bad)))
+    return None
+
+
+def transaction_actions(before, after):
+    """``{"link", "unlink"}`` of a transaction, read from the records before and after it.
+
+    What conda did when it printed no JSON answer (a ``--file`` lock-file
+    transaction, ``remove --all`` of an empty environment): every package that
+    is new or in another version/build is linked, every one gone or replaced is
+    unlinked.
+    """
+    old = dict((p["name"], as_package(p)) for p in before)
+    new = dict((p["name"], as_package(p)) for p in after)
+    key = lambda p: (p["version"], p["build"])  # noqa: E731
+    link = [new[n] for n in sorted(new) if n not in old or key(old[n]) != key(new[n])]
+    unlink = [old[n] for n in sorted(old) if n not in new or key(old[n]) != key(new[n])]
+    return {"link": link, "unlink": unlink}
+
+
 def compare(records, desired, pip_installed=None, requested=None):
     """What ``conda_env_info`` reports for one environment against a spec.
 

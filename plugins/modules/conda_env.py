@@ -45,6 +45,7 @@ options:
     description:
       - Name of the environment (V(base) is the installation itself). Resolved among the installation's environments,
         else C(<prefix>/envs/<name>). Mutually exclusive with O(path).
+      - As conda, refuses names with C(/), a space, C(#), C(:) or a control character, before anything runs.
     type: str
   path:
     description: Path of the environment (C(conda -p)). Mutually exclusive with O(name).
@@ -259,11 +260,13 @@ from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
     SpecError,
     delta,
     desired_state,
+    env_name_error,
     needs_change,
     package_lines,
     plan,
     predict,
     spec_names,
+    transaction_actions,
     validate,
 )
 
@@ -435,7 +438,10 @@ class EnvRun:
                 args = self.transaction_args(decision, desired)
                 self.main_cmd = self.runner.argv(args)
                 answer = self.runner.json(args, environ=pins)
-                actions = parse_actions(answer)
+                if answer:
+                    actions = parse_actions(answer)
+                else:  # conda did the work and printed nothing (lock files): read it from disk
+                    actions = transaction_actions(records or [], conda_meta_records(self.target))
                 self.link += actions["link"]
                 self.unlink += actions["unlink"]
             if self.params["prune"]:
@@ -598,8 +604,8 @@ def main():
         supports_check_mode=True,
     )
     name = module.params["name"]
-    if name is not None and (not name or "/" in name or name in (".", "..")):
-        module.fail_json(msg="invalid environment name %r" % name)
+    if name is not None and env_name_error(name):
+        module.fail_json(msg=env_name_error(name))
     run = EnvRun(module)
     try:
         run.converge()

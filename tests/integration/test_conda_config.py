@@ -8,6 +8,7 @@ changed on the next run), the file on disk, and what the installation's own
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import stat
@@ -86,7 +87,7 @@ KEY_CASES = {
                                   lambda s, u: s["override_channels_enabled"] is False),
     "pkgs_dirs": ({"settings": {"pkgs_dirs": ["/srv/conda/pkgs"]}}, lambda s, u: s["pkgs_dirs"][0] == "/srv/conda/pkgs"),
     "envs_dirs": ({"settings": {"envs_dirs": ["/srv/conda/envs", "~/envs"]}},
-                  lambda s, u: s["envs_dirs"][:2] == ["/srv/conda/envs", "~/envs"]),
+                  lambda s, u: s["envs_dirs"][:2] == ["/srv/conda/envs", os.path.expanduser("~/envs")]),
     "ssl_verify-bool": ({"settings": {"ssl_verify": False}}, lambda s, u: s["ssl_verify"] is False),
     "ssl_verify-ca": ({"settings": {"ssl_verify": "/etc/ssl/certs/ca-certificates.crt"}},
                       lambda s, u: s["ssl_verify"] == "/etc/ssl/certs/ca-certificates.crt"),
@@ -255,17 +256,36 @@ def test_opaque_unmanaged_yaml_is_kept_without_any_reader(run_module, conda_base
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("notes: |\n  block scalar\n  kept verbatim\n")
     before = condarc(conda_base)
-    result = converge(run_module, {"prefix": conda_base, "settings": {"solver": "classic"}})
+    result = converge(run_module, {"prefix": conda_base, "settings": {"show_channel_urls": True}})
     assert result["reader"] == "builtin"
-    assert condarc(conda_base) == before + "solver: classic\n"
+    assert condarc(conda_base) == before + "show_channel_urls: true\n"
 
 
-def test_managed_opaque_yaml_without_a_yaml_library_fails_cleanly(run_module, conda_base):
+def test_managed_opaque_yaml_is_read_by_the_installations_python(run_module, conda_base):
+    """Anchors are beyond the module's own reader: the installation's Python (ruamel.yaml, as conda) reads them."""
     path = os.path.join(conda_base, ".condarc")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(ANCHORED)
     result = run_module(MODULE, {"prefix": conda_base, "channels": ["pytorch"]})
-    assert result.failed and "could not be read" in result["msg"]
+    assert result.changed and not result.failed, result.result
+    assert result["reader"] == "ruamel.yaml"
+    assert show(conda_base)["channels"] == ["pytorch"]
+    assert not run_module(MODULE, {"prefix": conda_base, "channels": ["pytorch"]}).changed
+
+
+def test_managed_opaque_yaml_without_a_yaml_library_fails_cleanly(run_module, conda_base):
+    """A broken installation whose Python has no YAML library (ruamel.yaml moved aside): a clear failure,
+    the file untouched."""
+    path = os.path.join(conda_base, ".condarc")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(ANCHORED)
+    site = glob.glob(os.path.join(conda_base, "lib", "python3*", "site-packages"))[0]
+    os.rename(os.path.join(site, "ruamel"), os.path.join(site, "ruamel.aside"))
+    try:
+        result = run_module(MODULE, {"prefix": conda_base, "channels": ["pytorch"]})
+    finally:
+        os.rename(os.path.join(site, "ruamel.aside"), os.path.join(site, "ruamel"))
+    assert result.failed and "could not be read" in result["msg"], result.result
     assert condarc(conda_base) == ANCHORED
 
 

@@ -1,6 +1,6 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""condafleet.conda.conda_env through ansible-playbook against a real installation of the conda double.
+"""condafleet.conda.conda_env through ansible-playbook against a real conda (the world's Miniconda 26.7.1).
 
 Every test gets a fresh installation (``conda_base``) whose channels point at the
 loopback channel. ``PREFIX/bin/conda`` is wrapped by a script that logs each
@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -123,13 +124,6 @@ def test_lifecycle_create_converge_add_tighten_prune_absent(run_module, base):
     assert not run_module(MODULE, {"prefix": base.prefix, "name": "vision", "state": "absent"}).changed
 
 
-def double_lacks(result, evidence, feature=None):
-    """The conda double does not implement a real conda 26.7 feature yet: xfail instead of a false failure."""
-    text = str(result.get("stderr", "")) + str(result.get("msg", ""))
-    if result.get("failed") and evidence in text:
-        pytest.xfail("the conda double does not implement %s yet (real conda 26.7 does)" % (feature or evidence))
-
-
 def test_latest_updates_requested_packages(run_module, base):
     spec = {"prefix": base.prefix, "name": "old", "python": "3.11", "packages": ["numpy=1.24"]}
     assert run_module(MODULE, spec).changed
@@ -197,6 +191,14 @@ def test_invalid_spec_fails_before_conda_runs(run_module, base):
     assert base.count() == calls and not os.path.exists(base.env("x"))
 
 
+def explicit_lock(base, prefix):
+    """``conda list --explicit --sha256`` of ``prefix``, by the real conda (not counted as the module's)."""
+    proc = subprocess.run([os.path.join(base.prefix, "bin", "conda.real"), "list", "--explicit", "--sha256",
+                           "-p", prefix], capture_output=True, text=True, check=True)
+    assert "@EXPLICIT" in proc.stdout
+    return proc.stdout
+
+
 def test_environment_yml_then_lock_file(run_module, base, tmp_path):
     env_yml = tmp_path / "environment.yml"
     env_yml.write_text("name: ignored\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.12\n  - fastapi\n")
@@ -206,17 +208,101 @@ def test_environment_yml_then_lock_file(run_module, base, tmp_path):
     assert not run_module(MODULE, {"prefix": base.prefix, "name": "web", "spec_file": str(env_yml)}).changed
     assert base.count() == calls
 
-    import subprocess
-    lock = subprocess.run([os.path.join(base.prefix, "bin", "conda"), "list", "--explicit", "--md5",
-                           "-p", base.env("web")], capture_output=True, text=True, check=True).stdout
-    assert "@EXPLICIT" in lock
+    lock = explicit_lock(base, base.env("web"))
     copy = run_module(MODULE, {"prefix": base.prefix, "path": str(tmp_path / "web-copy"), "spec_content": lock})
-    double_lacks(copy.result, "/conda-forge/linux-64/python-3.12.4", "create --file with an @EXPLICIT lock file")
     assert copy.changed and not copy.failed, copy.result
     assert installed(str(tmp_path / "web-copy")) == installed(base.env("web"))
     calls = base.count()
     assert not run_module(MODULE, {"prefix": base.prefix, "path": str(tmp_path / "web-copy"),
                                    "spec_content": lock}).changed
+    assert base.count() == calls
+
+
+def test_lock_file_create_update_and_converged_without_a_solver(run_module, base, tmp_path):
+    """Real conda answers ``create``/``install --file LOCK --json`` with rc 0 and no output: the module
+    reads what it did from conda-meta, predicts it in check mode, and recognises the result from disk."""
+    assert run_module(MODULE, {"prefix": base.prefix, "name": "src", "python": "3.11",
+                               "packages": ["numpy=1.26"]}).changed
+    first = explicit_lock(base, base.env("src"))
+    lock = tmp_path / "env.lock"
+    lock.write_text(first)
+    target = str(tmp_path / "locked")
+    spec = {"prefix": base.prefix, "path": target, "spec_file": str(lock)}
+
+    calls = base.count()
+    predicted = run_module(MODULE, spec, check=True, diff=True)
+    assert predicted.changed and not predicted.failed, predicted.result
+    assert not os.path.exists(target) and base.count() == calls  # a lock needs no solver to predict
+    assert lines(predicted["actions"]["link"]) == installed(base.env("src"))
+
+    made = run_module(MODULE, spec, diff=True)
+    assert made.changed and not made.failed, made.result
+    assert installed(target) == installed(base.env("src"))
+    assert lines(made["actions"]["link"]) == installed(base.env("src"))
+    assert made["diff"]["after"] == predicted["diff"]["after"]
+    assert base.count() == calls + 1
+
+    calls = base.count()
+    again = run_module(MODULE, spec, check=True)
+    assert not again.changed and not again.failed, again.result
+    assert not run_module(MODULE, spec).changed
+    assert base.count() == calls, "a converged lock-file environment is read from disk, no conda process"
+
+    # an updated lock: numpy 1.26 -> 2.1 (conda solves elsewhere, the lock carries the result)
+    assert run_module(MODULE, {"prefix": base.prefix, "name": "src", "python": "3.11",
+                               "packages": ["numpy=2.1"]}).changed
+    lock.write_text(explicit_lock(base, base.env("src")))
+    predicted = run_module(MODULE, spec, check=True, diff=True)
+    assert predicted.changed and [p["version"] for p in predicted["actions"]["link"]] == ["2.1.0"], predicted.result
+    updated = run_module(MODULE, spec, diff=True)
+    assert updated.changed and not updated.failed, updated.result
+    assert [c["after"]["version"] for c in updated["packages_changed"] if c["name"] == "numpy"] == ["2.1.0"]
+    assert [p["name"] for p in updated["actions"]["link"]] == ["numpy"]
+    assert installed(target) == installed(base.env("src"))
+    calls = base.count()
+    assert not run_module(MODULE, spec).changed
+    assert base.count() == calls
+
+
+def test_an_empty_environment_converges_and_is_removed(run_module, base):
+    """An environment without packages: real conda answers ``remove --all --json`` on it with rc 0
+    and no output."""
+    spec = {"prefix": base.prefix, "name": "empty"}
+    made = run_module(MODULE, spec)
+    assert made.changed and not made.failed, made.result
+    assert os.path.isfile(os.path.join(base.env("empty"), "conda-meta", "history"))
+    assert installed(base.env("empty")) == []
+    calls = base.count()
+    assert not run_module(MODULE, spec).changed
+    assert base.count() == calls
+
+    predicted = run_module(MODULE, dict(spec, state="absent"), check=True, diff=True)
+    assert predicted.changed and os.path.isdir(base.env("empty")), predicted.result
+    gone = run_module(MODULE, dict(spec, state="absent"), diff=True)
+    assert gone.changed and not gone.failed, gone.result
+    assert not os.path.exists(os.path.join(base.env("empty"), "conda-meta", "history"))
+    calls = base.count()
+    again = run_module(MODULE, dict(spec, state="absent"))
+    assert not again.changed and not again.failed, again.result
+    assert base.count() == calls
+
+
+@pytest.mark.parametrize("name", ["two words", "a#b", "a:b", "new\nline"])
+def test_names_conda_refuses_fail_before_conda_runs(run_module, base, name):
+    failed = run_module(MODULE, {"prefix": base.prefix, "name": name, "python": "3.11"})
+    assert failed.failed and repr(name) in failed["msg"], failed.result
+    assert base.count() == 0 and os.listdir(os.path.join(base.prefix, "envs")) == []
+
+
+def test_version_specs_real_conda_accepts_converge_from_disk(run_module, base):
+    """``3.11.*`` and ``=1.26|1.24`` (an or of a fuzzy and an exact version) read as conda reads them."""
+    spec = {"prefix": base.prefix, "name": "forms", "python": "3.11.*", "packages": ["numpy=1.26|1.24"]}
+    made = run_module(MODULE, spec)
+    assert made.changed and not made.failed, made.result
+    assert [p for p in installed(base.env("forms")) if p.startswith(("numpy-", "python-"))] == \
+        ["numpy-1.26.4-py311_0", "python-3.11.9-h0_0_cpython"]
+    calls = base.count()
+    assert not run_module(MODULE, spec).changed
     assert base.count() == calls
 
 

@@ -44,6 +44,12 @@ def _world_root(world):
     return None
 
 
+#: the world's installers put conda over the host's Python: Miniconda's name says which one
+HOST_PYTHON_TAG = subprocess.run(
+    [MANAGED_PYTHON, "-c", "import sys; print('py%d%d' % sys.version_info[:2])"],
+    capture_output=True, text=True, check=True).stdout.strip()
+
+
 class Installers:
     """The old and the new installer of this host's platform, with their digests, URLs and module arguments."""
 
@@ -57,6 +63,8 @@ class Installers:
         found = []
         for name in sorted(os.listdir(self.dir)):
             release, python = inst.release_from_filename(name)
+            if python and python != HOST_PYTHON_TAG:  # a Miniconda for another Python cannot run here
+                continue
             if release and name.startswith(stem) and name.endswith("-%s-%s.sh" % platform):
                 found.append((inst.version_tuple(release), name, release, python))
         if len(found) < 2:

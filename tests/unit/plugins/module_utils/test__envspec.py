@@ -167,3 +167,34 @@ def test_compare_for_info():
     assert result["extra"] == ["opencv", "pandas"]
     assert result["pip_unsatisfied"] == ["tinyjson"] and result["satisfied"] is False
     assert es.compare(VISION, want(packages=["pandas", "opencv"]))["satisfied"] is True
+
+
+@pytest.mark.parametrize("name, bad", [
+    ("two words", "' '"), ("a#b", "'#'"), ("a:b", "':'"), ("a/b", "'/'"), ("new\nline", "'\\n'"), ("tab\there", "'\\t'"),
+])
+def test_env_name_error_follows_conda(name, bad):
+    msg = es.env_name_error(name)
+    assert msg is not None and repr(name) in msg and bad in msg
+
+
+@pytest.mark.parametrize("name", ["", ".", ".."])
+def test_env_name_error_empty_and_dots(name):
+    assert es.env_name_error(name) == "invalid environment name %r" % name
+
+
+@pytest.mark.parametrize("name", ["vision", "py3.11-env", "web_dev", "A+B", "ünïcode"])
+def test_env_name_error_accepts_what_conda_accepts(name):
+    assert es.env_name_error(name) is None
+
+
+def test_transaction_actions_from_records():
+    def rec(name, version, build="0"):
+        return {"name": name, "version": version, "build": build, "channel": "https://c.example/conda-forge/linux-64"}
+    before = [rec("python", "3.11.9"), rec("numpy", "1.26.4"), rec("pip", "24.0")]
+    after = [rec("python", "3.11.9"), rec("numpy", "2.1.0"), rec("fastapi", "0.110.0")]
+    actions = es.transaction_actions(before, after)
+    assert [(p["name"], p["version"]) for p in actions["link"]] == [("fastapi", "0.110.0"), ("numpy", "2.1.0")]
+    assert [(p["name"], p["version"]) for p in actions["unlink"]] == [("numpy", "1.26.4"), ("pip", "24.0")]
+    assert es.transaction_actions(before, before) == {"link": [], "unlink": []}
+    created = es.transaction_actions([], after)
+    assert len(created["link"]) == 3 and created["unlink"] == []
