@@ -229,7 +229,12 @@ def parse_error(rc, stdout, stderr):
         return info
     text = (stderr or "").strip() or (stdout or "").strip()
     name = "CondaError"
+    # A crash prints a chained traceback: conda's own error (``conda.exceptions.X: ...``, the
+    # last one raised) says what went wrong; what failed while reporting it comes after.
+    own = re.findall(r"^conda\.exceptions\.(\w+):\s*(.*)$", text, re.M)
     match = re.search(r"^(\w+(?:Error|Exception|NotFound\w*)):\s*(.*)$", text, re.M)
+    if own:
+        return {"exception_name": own[-1][0], "message": own[-1][1].strip()}
     if match:
         name = match.group(1)
     if rc == 2 and not match:

@@ -1,6 +1,7 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_conda: the runner's argv and environment, JSON and error parsing on real conda 26.7 output, history, envs, lock."""
+"""_conda: the runner's argv and environment, JSON and error parsing on what the real conda 26.7.1 and
+25.3.1 printed (tests/world/record.py), history, envs, lock."""
 from __future__ import annotations
 
 import json
@@ -8,14 +9,27 @@ import os
 
 import pytest
 
-from ansible_collections.condafleet.conda.plugins.module_utils import _conda
+from ansible_collections.condafleet.conda.plugins.module_utils import _conda, _envspec
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "conda")
+#: the conda versions recorded by tests/world/record.py (copies in tests/unit/data/conda/<version>/)
+VERSIONS = ("26.7.1", "25.3.1")
+NEW, OLD = VERSIONS
 
 
-def transcript(name):
-    with open(os.path.join(DATA, name), encoding="utf-8") as handle:
+def path(version, name):
+    return os.path.join(DATA, version, name)
+
+
+def transcript(version, name):
+    """One recorded run of the real conda ``version``: ``{"argv", "env", "rc", "stdout", "stderr", "stdout_json"}``."""
+    with open(path(version, name + ".json"), encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def recorded_file(version, name):
+    with open(path(version, name), encoding="utf-8") as handle:
+        return handle.read()
 
 
 def stdout_of(case):
@@ -31,6 +45,14 @@ def make_env(path, records=(), history=""):
     return path
 
 
+both = pytest.mark.parametrize("version", VERSIONS)
+
+
+def test_recordings_are_there():
+    for version in VERSIONS:
+        assert transcript(version, "01-version")["stdout"] == "conda %s\n" % version
+
+
 def test_parse_json_output_takes_last_document_after_progress_chunks():
     out = '{"fetch": "x", "finished": false}\n\0{"fetch": "x", "finished": true}\n\0{"success": true}\n'
     assert _conda.parse_json_output(out) == {"success": True}
@@ -38,14 +60,25 @@ def test_parse_json_output_takes_last_document_after_progress_chunks():
     assert _conda.parse_json_output("not json") is None
 
 
-@pytest.mark.parametrize("name, exception, words", [
-    ("05-create-packages-not-found.json", "PackagesNotFoundInChannelsError", "no-such-package"),
-    ("06-create-unsatisfiable.json", "RattlerUnsatisfiableError", "Cannot solve the request"),
-    ("11-install-missing-env.json", "EnvironmentLocationNotFound", "Not a conda environment"),
-    ("19-remove-not-installed.json", "PackagesNotFoundInPrefixError", "scikit-learn"),
+@pytest.mark.parametrize("version, name, exception, words", [
+    (NEW, "05-create-packages-not-found", "PackagesNotFoundInChannelsError", "no-such-package"),
+    (OLD, "05-create-packages-not-found", "PackagesNotFoundError", "no-such-package"),
+    (NEW, "06-create-unsatisfiable", "RattlerUnsatisfiableError", "Cannot solve the request"),
+    (OLD, "06-create-unsatisfiable", "UnsatisfiableError", "found to be incompatible"),
+    (NEW, "11-install-missing-env", "EnvironmentLocationNotFound", "Not a conda environment"),
+    (OLD, "11-install-missing-env", "EnvironmentLocationNotFound", "Not a conda environment"),
+    (NEW, "19-remove-not-installed", "PackagesNotFoundInPrefixError", "scikit-learn"),
+    (OLD, "19-remove-not-installed", "PackagesNotFoundError", "scikit-learn"),
+    (NEW, "20-gpu-no-driver", "RattlerUnsatisfiableError", "__cuda"),
+    (OLD, "20-gpu-no-driver", "UnsatisfiableError", "pytorch-cuda"),  # classic: no __cuda to name
+    (NEW, "22-gpu-driver-11.4-too-old", "RattlerUnsatisfiableError", "__cuda"),
+    (OLD, "22-gpu-driver-11.4-too-old", "UnsatisfiableError", "__cuda"),
+    (NEW, "45-create-name-with-space", "CondaValueError", "Environment names cannot contain"),
+    (NEW, "46-create-name-with-hash", "CondaValueError", "Environment names cannot contain"),
 ])
-def test_parse_error_reads_conda_error_json(name, exception, words):
-    case = transcript(name)
+def test_parse_error_reads_conda_error_json(version, name, exception, words):
+    case = transcript(version, name)
+    assert case["rc"] == 1
     info = _conda.parse_error(case["rc"], stdout_of(case), case["stderr"])
     assert info["exception_name"] == exception
     assert words in info["message"]
@@ -53,35 +86,91 @@ def test_parse_error_reads_conda_error_json(name, exception, words):
     assert exception in text and words.split()[0] in text
 
 
-def test_describe_error_says_what_happened_in_plain_words():
-    case = transcript("06-create-unsatisfiable.json")
-    text = _conda.describe_error(_conda.parse_error(1, stdout_of(case), ""))
-    assert "cannot be installed together" in text
-    case = transcript("05-create-packages-not-found.json")
+@both
+def test_describe_error_says_what_happened_in_plain_words(version):
+    for name in ("06-create-unsatisfiable", "20-gpu-no-driver"):
+        case = transcript(version, name)
+        assert "cannot be installed together" in _conda.describe_error(_conda.parse_error(1, stdout_of(case), ""))
+    case = transcript(version, "05-create-packages-not-found")
     assert "does not exist in the configured channels" in _conda.describe_error(
         _conda.parse_error(1, stdout_of(case), ""))
 
 
-def test_parse_error_plain_text_on_stderr():
-    case = transcript("35-config-bad-key.json")
+@pytest.mark.parametrize("version, name, key", [
+    (NEW, "35-config-bad-key", "no_such_key"),
+    (OLD, "35-config-bad-key", "no_such_key"),
+    (OLD, "28-config-set-auto-activate", "auto_activate"),  # 25.3.1 knows only auto_activate_base
+])
+def test_parse_error_plain_text_on_stderr(version, name, key):
+    case = transcript(version, name)
+    assert case["rc"] == 1 and case["stdout"] == ""
     info = _conda.parse_error(case["rc"], case["stdout"], case["stderr"])
     assert info["exception_name"] == "CondaKeyError"
-    assert "no_such_key" in info["message"]
+    assert key in info["message"]
+
+
+def test_parse_error_argparse_error():
     assert _conda.parse_error(2, "", "usage: conda\nconda: error: unrecognized arguments: --bogus")[
         "exception_name"] == "ArgumentError"
 
 
-def test_parse_actions_link_unlink():
-    created = _conda.parse_actions(transcript("04-create-success.json")["stdout_json"])
+@both
+def test_parse_error_invalid_spec_traceback(version):
+    """An invalid version spec makes conda crash while printing its JSON error: rc 1, nothing
+    on stdout and a chained traceback on stderr whose LAST line is a TypeError about
+    serialising the real error. The error to report is the one that names the spec."""
+    case = transcript(version, "49-create-invalid-spec")
+    assert case["rc"] == 1 and case["stdout"] == ""
+    assert case["stderr"].rstrip().endswith("TypeError: Object of type InvalidVersionSpec is not JSON serializable")
+    info = _conda.parse_error(case["rc"], case["stdout"], case["stderr"])
+    assert info["exception_name"] == "InvalidMatchSpec"
+    assert "Invalid spec 'numpy>>=1'" in info["message"]
+    assert "numpy>>=1" in _conda.describe_error(info)
+
+
+@both
+def test_parse_actions_link_unlink(version):
+    created = _conda.parse_actions(transcript(version, "04-create-success")["stdout_json"])
     assert [p["name"] for p in created["link"]] == ["python", "numpy", "pip", "opencv"]
-    assert created["link"][1] == {"name": "numpy", "version": "2.1.0", "build": "py311_0", "channel": "conda-channel"}
+    assert created["link"][1] == {"name": "numpy", "version": "2.1.0", "build": "py311_0", "channel": "conda-forge"}
     assert created["unlink"] == []
-    removed = _conda.parse_actions(transcript("18-remove-package.json")["stdout_json"])
+    removed = _conda.parse_actions(transcript(version, "18-remove-package")["stdout_json"])
     assert [p["name"] for p in removed["unlink"]] == ["pandas"] and removed["link"] == []
-    nothing = _conda.parse_actions(transcript("08-install-already-satisfied.json")["stdout_json"])
+    nothing = _conda.parse_actions(transcript(version, "08-install-already-satisfied")["stdout_json"])
     assert nothing == {"link": [], "unlink": [], "pip": []}
-    dry = _conda.parse_actions(transcript("09-install-dry-run.json")["stdout_json"])
+    dry = _conda.parse_actions(transcript(version, "09-install-dry-run")["stdout_json"])
     assert [(p["name"], p["version"]) for p in dry["link"]] == [("pandas", "2.2.2")]
+
+
+@both
+def test_parse_actions_more_transactions(version):
+    gpu = _conda.parse_actions(transcript(version, "21-gpu-driver-12.2-dry-run")["stdout_json"])
+    torch = [p for p in gpu["link"] if p["name"] == "pytorch"]
+    assert torch == [{"name": "pytorch", "version": "2.1.0", "build": "py3.11_cuda12.1_cudnn8_0",
+                      "channel": "conda-forge"}]
+    assert {p["name"] for p in gpu["link"]} >= {"cuda-version", "pytorch-cuda", "pytorch-mutex", "python"}
+    empty = _conda.parse_actions(transcript(version, "39-create-empty")["stdout_json"])
+    assert empty == {"link": [], "unlink": [], "pip": []}
+    gone = _conda.parse_actions(transcript(version, "42-remove-all")["stdout_json"])
+    assert sorted(p["name"] for p in gone["unlink"]) == ["numpy", "opencv", "pandas", "pip", "python"]
+    assert gone["link"] == []
+    moved = _conda.parse_actions(transcript(version, "44-install-update-specs")["stdout_json"])
+    assert sorted((p["name"], p["build"]) for p in moved["link"]) == [
+        ("numpy", "py312_0"), ("pandas", "py312_0"), ("pip", "py312_0"), ("python", "h0_0_cpython")]
+    assert sorted(p["name"] for p in moved["unlink"]) == ["numpy", "pandas", "pip", "python"]
+    star = _conda.parse_actions(transcript(version, "47-create-spec-version-star")["stdout_json"])
+    assert [(p["name"], p["version"]) for p in star["link"] if p["name"] == "python"] == [("python", "3.11.9")]
+    either = _conda.parse_actions(transcript(version, "48-create-spec-version-or")["stdout_json"])
+    assert [(p["name"], p["version"]) for p in either["link"] if p["name"] == "numpy"] == [("numpy", "1.26.4")]
+
+
+@both
+def test_package_of_conda_meta_record(version):
+    record = json.loads(recorded_file(version, "files-vision-conda-meta-numpy.json"))
+    assert _conda.package_of(record) == {"name": "numpy", "version": "2.1.0", "build": "py311_0",
+                                         "channel": "conda-forge"}
+    listed = transcript(version, "14-list")["stdout_json"]
+    assert [_conda.package_of(entry) for entry in listed if entry["name"] == "numpy"] == [_conda.package_of(record)]
 
 
 @pytest.mark.parametrize("url, name", [
@@ -89,8 +178,10 @@ def test_parse_actions_link_unlink():
     ("https://conda.anaconda.org/conda-forge/noarch", "conda-forge"),
     ("https://repo.anaconda.com/pkgs/main/linux-64", "pkgs/main"),
     ("http://127.0.0.1:8000/conda-forge", "conda-forge"),
+    ("http://127.0.0.1:8731/conda-forge/linux-64", "conda-forge"),
     ("http://127.0.0.1:8000/t/SECRET/conda-forge/linux-64", "conda-forge"),
     ("conda-forge", "conda-forge"),
+    ("defaults", "defaults"),
 ])
 def test_channel_name(url, name):
     assert _conda.channel_name(url) == name
@@ -106,8 +197,9 @@ class FakeModule:
         return self.answer
 
 
-def test_runner_argv_environment_and_success():
-    case = transcript("10-install-success.json")
+@both
+def test_runner_argv_environment_and_success(version):
+    case = transcript(version, "10-install-success")
     module = FakeModule((0, stdout_of(case), ""))
     runner = _conda.CondaRunner(module, "/opt/conda/bin/conda", environ={"CONDA_OVERRIDE_CUDA": "12.4"})
     payload = runner.json(["install", "-p", "/e", "pandas=2.2"])
@@ -121,15 +213,73 @@ def test_runner_argv_environment_and_success():
     assert "--yes" not in runner.argv(["env", "update", "-f", "f.yml"])
 
 
-def test_runner_raises_with_exception_name():
-    case = transcript("05-create-packages-not-found.json")
+@both
+def test_runner_success_with_warnings_on_stderr(version):
+    """conda 25.3.1's ``env update`` prints a FutureWarning on stderr next to its JSON answer."""
+    case = transcript(version, "24-env-update-prune")
+    assert case["rc"] == 0
+    runner = _conda.CondaRunner(FakeModule((0, stdout_of(case), case["stderr"])), "conda")
+    payload = runner.json(["env", "update", "-p", "/e", "--prune", "-f", "environment.yml"])
+    assert payload["success"] is True
+    assert [p["name"] for p in _conda.parse_actions(payload)["unlink"]] == ["numpy"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("name, args", [
+    ("36-create-lock-file", ["create", "-n", "locked", "--file", "vision.lock"]),
+    ("37-install-lock-file", ["install", "-n", "locked", "--file", "vision.lock"]),
+    ("41-remove-all-empty", ["remove", "-n", "empty", "--all"]),
+])
+def test_runner_rc0_and_no_output_is_success(version, name, args):
+    """Real conda answers an @EXPLICIT ``create/install --file LOCK --json`` and ``remove --all
+    --json`` of an empty environment with rc 0 and NOTHING on stdout: that is success."""
+    case = transcript(version, name)
+    assert case["rc"] == 0 and case["stdout"] == "" and case["stderr"] == ""
+    runner = _conda.CondaRunner(FakeModule((case["rc"], case["stdout"], case["stderr"])), "conda")
+    payload = runner.json(args)
+    assert not payload
+    assert _conda.parse_actions(payload) == {"link": [], "unlink": [], "pip": []}
+    rc, parsed, out, err = runner.run(args)
+    assert (rc, parsed, out, err) == (0, None, "", "")
+
+
+@pytest.mark.parametrize("version, name", [
+    (NEW, "05-create-packages-not-found"),
+    (OLD, "05-create-packages-not-found"),
+])
+def test_runner_raises_with_exception_name(version, name):
+    case = transcript(version, name)
     runner = _conda.CondaRunner(FakeModule((1, stdout_of(case), "")), "conda")
     with pytest.raises(_conda.CondaError) as err:
         runner.json(["create", "-p", "/e", "no-such-package"])
     result = err.value.result()
-    assert result["exception_name"] == "PackagesNotFoundInChannelsError"
+    assert result["exception_name"] == case["stdout_json"]["exception_name"]
     assert result["rc"] == 1 and result["cmd"][:2] == ["conda", "create"]
     assert "no-such-package" in result["msg"]
+
+
+def test_runner_error_json_then_abort_at_exit():
+    """conda 26.7.1 (py-rattler) sometimes aborts at interpreter exit after printing its
+    unsatisfiable error (seen while recording: rc -6, SIGABRT; the JSON on stdout is whole)."""
+    case = transcript(NEW, "22-gpu-driver-11.4-too-old")
+    stderr = ("Fatal Python error: PyGILState_Release: thread state 0x7fe83405a710 must be current when releasing\n"
+              "Python runtime state: finalizing (tstate=0x0000000000a840f8)\n")
+    runner = _conda.CondaRunner(FakeModule((-6, stdout_of(case), stderr)), "conda")
+    with pytest.raises(_conda.CondaError) as err:
+        runner.json(["create", "-p", "/e", "--dry-run", "pytorch-cuda=12.1"])
+    assert err.value.result()["exception_name"] == "RattlerUnsatisfiableError"
+    assert "__cuda" in err.value.result()["msg"]
+
+
+def test_runner_rc1_and_no_output_is_an_error():
+    """conda 25.3.1 rejects ``-n 'my env'`` / ``-n 'a#b'`` with --json by exiting 1 and printing nothing."""
+    for name in ("45-create-name-with-space", "46-create-name-with-hash"):
+        case = transcript(OLD, name)
+        assert (case["rc"], case["stdout"], case["stderr"]) == (1, "", "")
+        runner = _conda.CondaRunner(FakeModule((1, "", "")), "conda")
+        with pytest.raises(_conda.CondaError) as err:
+            runner.json(case["argv"][1:])
+        assert err.value.result()["rc"] == 1
 
 
 def test_runner_rc0_without_json_is_an_error():
@@ -138,14 +288,66 @@ def test_runner_rc0_without_json_is_an_error():
         runner.json(["install", "-p", "/e", "x"])
 
 
-def test_read_history_specs_follows_update_and_remove(tmp_path):
-    with open(os.path.join(DATA, "files-vision-history.txt"), encoding="utf-8") as handle:
-        history = handle.read()
-    env = make_env(tmp_path / "vision", history=history)
+@both
+def test_read_history_specs_follows_update_and_remove(version, tmp_path):
+    env = make_env(tmp_path / "vision", history=recorded_file(version, "files-vision-history.txt"))
     assert _conda.read_history_specs(str(env)) == {"python": "python=3.11", "numpy": "numpy", "opencv": "opencv"}
     assert _conda.read_history_specs(str(env), ["numpy", "python"]) == {"python": "python=3.11", "numpy": "numpy"}
     assert _conda.history_revision(str(env)) == 2
     assert _conda.read_history_specs(str(tmp_path / "nothing")) == {}
+
+
+@pytest.mark.parametrize("version, python", [
+    # conda's History.get_requested_specs_map(): neutered specs override the update specs of
+    # the same request; conda-rattler-solver (26.7.1) also neuters the requested python.
+    (NEW, "python==3.12.4"),
+    (OLD, "python=3.12"),
+])
+def test_read_history_specs_neutered(version, python, tmp_path):
+    history = recorded_file(version, "files-neuter-history.txt")
+    assert "# neutered specs: " in history
+    env = make_env(tmp_path / "neuter", history=history)
+    assert _conda.read_history_specs(str(env)) == {"python": python, "pandas": "pandas==2.2.2"}
+    assert _conda.history_revision(str(env)) == 1
+
+
+@both
+def test_read_history_specs_of_lock_file_env(version, tmp_path):
+    env = make_env(tmp_path / "locked", history=recorded_file(version, "files-locked-history.txt"))
+    specs = _conda.read_history_specs(str(env))
+    assert sorted(specs) == ["numpy", "opencv", "pandas", "pip", "python"]
+    assert all(spec.startswith("defaults/linux-64::%s==" % name) for name, spec in specs.items())
+    assert _conda.history_revision(str(env)) == 1  # the install --file of 37 adds a revision without specs
+
+
+@both
+def test_read_history_specs_of_empty_env(version, tmp_path):
+    env = make_env(tmp_path / "empty", history=recorded_file(version, "files-empty-history.txt"))
+    assert _conda.read_history_specs(str(env)) == {}
+    assert _conda.history_revision(str(env)) == 0
+
+
+@both
+def test_explicit_lock_from_list_explicit_sha256(version):
+    """``conda list --explicit --sha256`` writes the bare sha256 after ``#``."""
+    lock = transcript(version, "15-list-explicit")["stdout"]
+    assert lock == recorded_file(version, "input-vision.lock")
+    entries = _envspec.parse_explicit(lock)
+    listed = dict((p["name"], p) for p in transcript(version, "14-list")["stdout_json"])
+    assert sorted(e["name"] for e in entries) == sorted(listed)
+    for entry in entries:
+        assert (entry["version"], entry["build"]) == (listed[entry["name"]]["version"],
+                                                      listed[entry["name"]]["build_string"])
+        assert len(entry["sha256"]) == 64 and "md5" not in entry
+    assert _envspec.is_explicit(lock)
+
+
+@both
+def test_env_name_rule_matches_conda(version):
+    assert transcript(version, "45-create-name-with-space")["rc"] == 1
+    assert transcript(version, "46-create-name-with-hash")["rc"] == 1
+    assert _envspec.env_name_error("my env") and _envspec.env_name_error("a#b")
+    assert transcript(version, "04-create-success")["rc"] == 0 and _envspec.env_name_error("vision") is None
 
 
 def test_read_history_specs_old_formats(tmp_path):
