@@ -330,10 +330,22 @@ class CondaRunner:
             return payload
         if rc == 0 and not (out or "").strip():
             return {}
+        if killed_by_signal(rc) and isinstance(payload, dict) and payload.get("success") is True:
+            # conda finished and printed its whole answer, then crashed while the interpreter shut
+            # down (solver extensions do, now and then): the answer stands, the caller reads the
+            # result from disk
+            self.module.warn("conda exited with %s after it reported success (%s); its answer is used"
+                             % ("signal %d" % -rc if rc < 0 else "rc %d" % rc, " ".join(self.commands[-1][1:3])))
+            return payload
         info = parse_error(rc, out, err) if rc != 0 or payload is None or isinstance(payload, dict) else {}
         if rc == 0 and payload is None:
             info = {"exception_name": "InvalidOutput", "message": "conda printed no JSON document"}
         raise CondaError(describe_error(info), cmd=self.commands[-1], rc=rc, stdout=out, stderr=err, info=info)
+
+
+def killed_by_signal(rc):
+    """True for the exit status of a process a signal ended (negative from Python, 128+N through a shell)."""
+    return rc is not None and (rc < 0 or 128 < rc < 160)
 
 
 def describe_error(info):

@@ -379,9 +379,13 @@ def transaction_actions(before, after):
     """
     old = dict((p["name"], as_package(p)) for p in before)
     new = dict((p["name"], as_package(p)) for p in after)
-    key = lambda p: (p["version"], p["build"])  # noqa: E731
-    link = [new[n] for n in sorted(new) if n not in old or key(old[n]) != key(new[n])]
-    unlink = [old[n] for n in sorted(old) if n not in new or key(old[n]) != key(new[n])]
+
+    def same(name):
+        return name in old and name in new and \
+            (old[name]["version"], old[name]["build"]) == (new[name]["version"], new[name]["build"])
+
+    link = [new[n] for n in sorted(new) if not same(n)]
+    unlink = [old[n] for n in sorted(old) if not same(n)]
     return {"link": link, "unlink": unlink}
 
 

@@ -186,7 +186,7 @@ class Normalizer:
     def __init__(self, prefix, home, port):
         pairs = []
         for real, stable in ((prefix, STABLE_PREFIX), (home, STABLE_HOME)):
-            for variant in {real, os.path.realpath(real)}:
+            for variant in sorted({real, os.path.realpath(real)}):
                 pairs.append((variant, stable))
         pairs.append(("127.0.0.1:%d" % port, STABLE_HOSTPORT))
         self.pairs = sorted(pairs, key=lambda p: -len(p[0]))

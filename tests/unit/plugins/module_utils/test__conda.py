@@ -414,3 +414,39 @@ def test_package_records_parses_only_what_is_asked(tmp_path):
                      {"name": "numpy", "version": "2.1.0", "build": "py311_0", "depends": ["python"]},
                      {"name": "scikit-learn", "version": "1.3.2", "build": "py311_0"}]
     assert [r["name"] for r in _conda.package_records(str(env))] == ["numpy", "scikit-learn"]
+
+
+class _Module:
+    def __init__(self, rc, out, err=""):
+        self.answer = (rc, out, err)
+        self.warnings = []
+
+    def run_command(self, argv, **kwargs):
+        return self.answer
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+@pytest.mark.parametrize("rc", [-11, -6, 139, 134])
+def test_a_crash_after_a_complete_success_answer_keeps_the_answer(rc):
+    """conda printed its whole JSON answer, then died of a signal at interpreter exit."""
+    out = json.dumps({"success": True, "actions": {"LINK": [{"name": "numpy", "version": "2.1.0", "build": "py311_0",
+                                                             "channel": "conda-forge"}]}})
+    module = _Module(rc, out, "Fatal Python error: PyGILState_Release\n")
+    runner = _conda.CondaRunner(module, "/opt/conda/bin/conda")
+    answer = runner.json(["install", "-p", "/opt/conda/envs/x", "numpy"])
+    assert _conda.parse_actions(answer)["link"][0]["name"] == "numpy"
+    assert len(module.warnings) == 1 and "after it reported success" in module.warnings[0]
+
+
+@pytest.mark.parametrize("rc, out", [
+    (-11, ""),                                                       # died before answering
+    (-11, '{"success": true, "actions": {"LI'),                     # died while answering
+    (1, json.dumps({"success": True})),                              # a plain failure exit stays a failure
+    (-6, json.dumps({"exception_name": "RattlerUnsatisfiableError", "message": "nope"})),
+])
+def test_a_crash_without_a_complete_success_answer_is_a_failure(rc, out):
+    runner = _conda.CondaRunner(_Module(rc, out), "/opt/conda/bin/conda")
+    with pytest.raises(_conda.CondaError):
+        runner.json(["install", "-p", "/opt/conda/envs/x", "numpy"])
