@@ -25,8 +25,14 @@ Fixtures:
     default_channels); returns the prefix path (str). Uses ``conda_home``.
 ``miniforge_base`` (function)
     The same with Miniforge3 26.7.1 (``channels: [conda-forge]``).
+``shared_pkgs_dir`` (session)
+    One package cache for a whole session (a temporary directory). Not used by
+    the fixtures above; a test that installs packages sets
+    ``CONDA_PKGS_DIRS`` to it (after ``conda_home``, which clears it) so that
+    every base links from one cache instead of downloading into its own ``pkgs/``.
 
-Helpers: ``install_base(installer, prefix, url)``, ``run_conda(prefix, *args, env=None)``
+Helpers: ``install_base(installer, prefix, url)``, ``point_condarc(prefix, url)``,
+``run_conda(prefix, *args, env=None)``
 (returns a CompletedProcess with ``.json`` parsed from stdout when possible).
 """
 from __future__ import annotations
@@ -50,7 +56,8 @@ import installer as _installer  # noqa: E402
 WORLD_DIR = os.path.join(REPO, ".cache", "world")
 
 __all__ = ["world", "world_server", "conda_home", "conda_base", "conda_base_old",
-           "miniforge_base", "install_base", "run_conda", "World", "WORLD_DIR"]
+           "miniforge_base", "shared_pkgs_dir", "install_base", "run_conda", "point_condarc", "World",
+           "WORLD_DIR"]
 
 
 class World:
@@ -99,6 +106,11 @@ def world_server(world, tmp_path_factory):
         yield srv
 
 
+@pytest.fixture(scope="session")
+def shared_pkgs_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("conda-pkgs"))
+
+
 @pytest.fixture
 def conda_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
@@ -111,15 +123,23 @@ def conda_home(tmp_path, monkeypatch):
 
 
 def point_condarc(prefix, url):
-    """Rewrite PREFIX/.condarc so that it points at ``url`` (keeps the channels)."""
+    """Rewrite PREFIX/.condarc so that it points at ``url`` (keeps the channels and other keys).
+
+    Also for upstream's installers (``build.py --upstream``): Miniforge's
+    ``.condarc`` has no ``channel_alias`` (one is added), Miniconda has none at all
+    (one like the world's Miniconda preset is written)."""
     url = url.rstrip("/")
     path = os.path.join(prefix, ".condarc")
-    with open(path) as fh:
-        text = fh.read()
-    lines, skip = [], False
+    if not os.path.exists(path):
+        text = "channels:\n  - defaults\ndefault_channels:\n  - %s/conda-forge\n" % url
+    else:
+        with open(path) as fh:
+            text = fh.read()
+    lines, skip, alias = [], False, False
     for line in text.splitlines():
         if line.startswith("channel_alias:"):
             lines.append("channel_alias: %s" % url)
+            alias = True
             continue
         if line.startswith("default_channels:"):
             lines.append("default_channels:")
@@ -130,6 +150,8 @@ def point_condarc(prefix, url):
             continue
         skip = False
         lines.append(line)
+    if not alias:
+        lines.append("channel_alias: %s" % url)
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

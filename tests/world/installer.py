@@ -30,6 +30,15 @@ installer killed midway leaves a prefix without it.
 ``CONDAFLEET_INSTALLER_SLEEP=SECONDS`` sleeps just before ``bin/conda`` and the
 history are written, so a test can kill the installer at that point.
 
+The payload is one gzip'd tar per Python; the header gives each one's byte range
+(``PAYLOADS``) and top-level entries (``MANIFEST_X_Y``), so an install reads only
+its own segment and never lists the payload. The entries are recorded in
+``site-packages/.condafleet-installer-manifest``; ``-u`` removes what the previous
+installer and this one bring (and other versions' ``NAME-VER.dist-info``) and
+keeps the rest. Miniconda's ``# VER:`` carries its Python (``py311_26.7.1-0``),
+as upstream's does. ``place_upstream``/``build_all(upstream=...)`` put upstream's
+own installers in the same places instead (see ``conda_dist.fetch_upstream``).
+
 Nothing in ``plugins/`` or ``roles/`` knows this exists.
 """
 from __future__ import annotations
@@ -38,6 +47,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -97,19 +107,43 @@ def preset_condarc(distribution, url, solver):
     return text + "solver: %s\n" % solver
 
 
-def _payload(conda_version, pythons):
-    """tar.gz with one site-packages tree per Python: ``python3.11/...``."""
+#: where an installation records the top-level site-packages entries its installer laid down
+#: (so that ``-u`` with a later installer removes what the earlier one brought)
+MANIFEST_FILE = ".condafleet-installer-manifest"
+
+
+def _segment(members):
+    """One gzip'd tar of a site-packages tree; returns ``(bytes, top-level entries)``."""
     buf = io.BytesIO()
+    top = set()
     with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
-        for python in pythons:
-            members, _ = conda_dist.site_packages(conda_version, python)
-            for name, data, mode in sorted(members, key=lambda m: m[0]):
-                info = tarfile.TarInfo("python%s/%s" % (python, name))
-                info.size = len(data)
-                info.mode = mode
-                info.mtime = 1700000000
-                tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+        for name, data, mode in sorted(members, key=lambda m: m[0]):
+            top.add(name.split("/", 1)[0])
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            info.mtime = conda_dist.PAYLOAD_MTIME
+            tar.addfile(info, io.BytesIO(data))
+    bad = sorted(t for t in top if not re.match(r"^[A-Za-z0-9_.+-]+$", t))
+    if bad:  # the header lists them as shell words
+        raise ValueError("site-packages entries the installer header cannot list: %s" % bad)
+    return buf.getvalue(), sorted(top)
+
+
+def _payload(conda_version, pythons):
+    """The payload: one gzip'd tar per Python, one after the other.
+
+    Returns ``(bytes, [(python, start, size, [top-level entries])])``; an
+    installer reads only its host Python's segment (``tail -c | head -c``), and
+    knows from the header what that segment holds without listing it.
+    """
+    blob, table = bytearray(), []
+    for python in pythons:
+        members, dummy = conda_dist.site_packages(conda_version, python)
+        data, top = _segment(members)
+        table.append((python, len(blob), len(data), top))
+        blob += data
+    return bytes(blob), table
 
 
 HEADER = r'''#!/bin/sh
@@ -132,7 +166,14 @@ CONDA_BUILD="@BUILD@"
 PYTHONS="@PYTHONS@"
 SOLVER="@SOLVER@"
 PRESET_CONDARC='@CONDARC@'
+MANIFEST_FILE="@MANIFEST_FILE@"
 PAYLOAD_LINE=@PAYLOAD_LINE@
+# the payload starts at byte PAYLOAD_OFFSET: one gzip'd tar of a site-packages
+# tree per Python, "X.Y:START:SIZE" (START counted from PAYLOAD_OFFSET);
+# MANIFEST_X_Y lists the top-level entries of that tree
+PAYLOAD_OFFSET=@PAYLOAD_OFFSET@
+PAYLOADS="@PAYLOADS@"
+@MANIFESTS@
 THIS_PATH="$0"
 THIS_FILE=$(basename "$0")
 BATCH=0
@@ -218,7 +259,10 @@ done
 if [ -z "$HOST_PY" ]; then
     for v in $PYTHONS; do
         for c in "/usr/bin/python$v" "/usr/local/bin/python$v" "python$v"; do
-            p=$(command -v "$c" 2>/dev/null) && { HOST_PY="$p"; break 2; }
+            p=$(command -v "$c" 2>/dev/null) || continue
+            # only an interpreter that is that version (a pythonX.Y on PATH may be anything)
+            w=$("$p" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || continue
+            [ "$w" = "$v" ] && { HOST_PY="$p"; break 2; }
         done
     done
 fi
@@ -251,13 +295,34 @@ PYNEXT=$("$HOST_PY" -c 'import sys; print("%d.%d" % (sys.version_info[0], sys.ve
 PYTAG=$(echo "$PYXY" | tr -d .)
 SP="$PREFIX/lib/python$PYXY/site-packages"
 
+SEGMENT=""
+for seg in $PAYLOADS; do
+    case "$seg" in "$PYXY":*) SEGMENT="$seg" ;; esac
+done
+if [ -z "$SEGMENT" ]; then
+    echo "ERROR: this installer carries no site-packages for Python $PYXY" >&2; exit 1
+fi
+SEG_START=${SEGMENT#*:}; SEG_SIZE=${SEG_START#*:}; SEG_START=${SEG_START%%:*}
+eval "MANIFEST=\$MANIFEST_$(echo "$PYXY" | tr . _)"
+
 echo "Unpacking payload ..."
 mkdir -p "$SP" "$PREFIX/bin" "$PREFIX/conda-meta" "$PREFIX/pkgs" "$PREFIX/envs" || exit 1
-# an update replaces what this installer brings and keeps everything else
-for entry in $(tail -n +$PAYLOAD_LINE "$THIS_PATH" | tar -tzf - "python$PYXY" | cut -d/ -f2 | sort -u); do
-    rm -rf "${SP:?}/$entry"
+# an update replaces what this installer and the one before it brought (their
+# manifests: no listing of the payload needed) and keeps everything else;
+# a distribution's other versions (NAME-VERSION.dist-info) go too
+OLD_MANIFEST=""
+[ -f "$SP/$MANIFEST_FILE" ] && OLD_MANIFEST=$(cat "$SP/$MANIFEST_FILE")
+for entry in $OLD_MANIFEST $MANIFEST; do
+    case "$entry" in
+        ""|.|..|*/*) continue ;;
+        *.dist-info) rm -rf "${SP:?}/$entry" "${SP:?}/${entry%-*}"-[0-9]*.dist-info ;;
+        *) rm -rf "${SP:?}/$entry" ;;
+    esac
 done
-tail -n +$PAYLOAD_LINE "$THIS_PATH" | tar -xzf - -C "$SP" --strip-components=1 "python$PYXY" || {
+# written before the files, so that an installer killed while extracting leaves
+# a manifest for the -u that repairs it
+printf '%s\n' $MANIFEST > "$SP/$MANIFEST_FILE"
+tail -c +$((PAYLOAD_OFFSET + SEG_START + 1)) "$THIS_PATH" | head -c "$SEG_SIZE" | tar -xzf - -C "$SP" || {
     echo "ERROR: could not extract the payload" >&2; exit 1; }
 
 printf 'home = %s\ninclude-system-site-packages = false\nversion = %s\n' \
@@ -350,6 +415,37 @@ exit 0
 '''
 
 
+def installer_ver(distribution, conda_version, build=0, python_tag=MINICONDA_TAG):
+    """``# VER:`` of an installer: Miniconda's carries its Python tag (``py311_26.7.1-0``), as upstream's."""
+    ver = "%s-%d" % (conda_version, build)
+    return "%s_%s" % (python_tag, ver) if distribution == "Miniconda3" else ver
+
+
+def render_header(distribution, conda_version, build, python_tag, pythons, condarc, table):
+    """The installer's shell header for a payload laid out as ``table`` (see ``_payload``)."""
+    header = HEADER
+    subst = {"@NAME@": distribution, "@VER@": installer_ver(distribution, conda_version, build, python_tag),
+             "@CONDA_VERSION@": conda_version, "@BUILD@": str(build),
+             "@PYTHONS@": " ".join(pythons), "@SOLVER@": conda_dist.BUILDS[conda_version]["solver"],
+             "@CONDARC@": condarc.replace("'", ""),
+             "@DEFAULT_DIR@": distribution.lower(),
+             "@MANIFEST_FILE@": MANIFEST_FILE,
+             "@PAYLOADS@": " ".join("%s:%d:%d" % (py, start, size) for py, start, size, dummy in table),
+             "@MANIFESTS@": "\n".join('MANIFEST_%s="%s"' % (py.replace(".", "_"), " ".join(top))
+                                      for py, dummy, dummy, top in table)}
+    for k, v in subst.items():
+        header = header.replace(k, v)
+    header = header.replace("@PAYLOAD_LINE@", str(header.count("\n") + 1))
+    # the header states its own length: settle the number of digits
+    offset = 0
+    for dummy in range(10):
+        text = header.replace("@PAYLOAD_OFFSET@", str(offset))
+        if len(text.encode()) == offset:
+            return text
+        offset = len(text.encode())
+    raise RuntimeError("could not settle the header length")
+
+
 def build_installer(out_dir, distribution, conda_version, build=0, python_tag=MINICONDA_TAG,
                     port=DEFAULT_PORT, url=None, force=False):
     """Build one installer under ``out_dir/installers``; returns its path.
@@ -373,23 +469,16 @@ def build_installer(out_dir, distribution, conda_version, build=0, python_tag=MI
     if not force and os.path.exists(target) and os.path.exists(stamp) and open(stamp).read() == key:
         _place(out_dir, distribution, conda_version, build, target)
         return target
-    payload = _payload(conda_version, pythons)
-    header = HEADER
-    subst = {"@NAME@": distribution, "@VER@": "%s-%d" % (conda_version, build),
-             "@CONDA_VERSION@": conda_version, "@BUILD@": str(build),
-             "@PYTHONS@": " ".join(pythons), "@SOLVER@": conda_dist.BUILDS[conda_version]["solver"],
-             "@CONDARC@": condarc.replace("'", ""),
-             "@DEFAULT_DIR@": distribution.lower()}
-    for k, v in subst.items():
-        header = header.replace(k, v)
-    nlines = header.count("\n")
-    header = header.replace("@PAYLOAD_LINE@", str(nlines + 1))
+    payload, table = _payload(conda_version, pythons)
+    header = render_header(distribution, conda_version, build, python_tag, pythons, condarc, table)
     tmp = target + ".tmp"
     with open(tmp, "wb") as fh:
         fh.write(header.encode())
         fh.write(payload)
     os.chmod(tmp, 0o755)
     os.replace(tmp, target)
+    if os.path.exists(target + ".sha256"):
+        os.unlink(target + ".sha256")
     with open(stamp, "w") as fh:
         fh.write(key)
     _place(out_dir, distribution, conda_version, build, target)
@@ -429,6 +518,8 @@ def _copy(src, dest, sidecar=True):
             except OSError:
                 shutil.copy2(src, tmp)
             os.replace(tmp, dest)
+            if os.path.exists(dest + ".sha256"):
+                os.unlink(dest + ".sha256")  # another file now: its sidecar is rewritten below
     if sidecar:
         _write_sidecar(dest)
 
@@ -464,17 +555,51 @@ def _source_hash():
     return h.hexdigest()
 
 
-def build_all(out_dir, port=DEFAULT_PORT, url=None, force=False):
+def place_upstream(out_dir, name, cache_dir=None):
+    """Put upstream's installer ``name`` (downloaded and verified by ``conda_dist.fetch_upstream``)
+    where the world's own would be: the flat mirror and the upstream-style paths, with sidecars."""
+    src, digest = conda_dist.fetch_upstream(name, cache_dir)
+    distribution, conda_version, build, dummy = conda_dist.parse_installer_name(name)
+    inst_dir = os.path.join(os.path.abspath(out_dir), "installers")
+    target = os.path.join(inst_dir, name)
+    _copy(src, target, sidecar=False)
+    with open(target + ".sha256", "w") as fh:
+        fh.write("%s  %s\n" % (digest, name))
+    with open(target + ".stamp", "w") as fh:  # never a key of ours: switching back rebuilds ours
+        fh.write("upstream:%s" % digest)
+    _place(out_dir, distribution, conda_version, build, target)
+    return target
+
+
+def build_all(out_dir, port=DEFAULT_PORT, url=None, force=False, upstream=None):
     """Every installer of the world: {(distribution, version): path} for this machine's
-    Python, and {(distribution, version, python_tag): path} for each Miniconda Python."""
+    Python, and {(distribution, version, python_tag): path} for each Miniconda Python.
+
+    ``upstream`` (default: ``$CONDAFLEET_WORLD_UPSTREAM``, see
+    ``conda_dist.upstream_selection``) puts upstream's own installers (downloaded,
+    checksum verified) in place of the world's: ``"all"``, or a set of file names
+    (names the world does not build are placed too, under ``("upstream", name)``).
+    """
+    chosen = conda_dist.upstream_selection(upstream)
+    wanted = set(chosen) if isinstance(chosen, set) else set()
+
+    def one(distribution, ver, tag=MINICONDA_TAG):
+        name = installer_name(distribution, ver, python_tag=tag)
+        if chosen == "all" or name in wanted:
+            wanted.discard(name)
+            return place_upstream(out_dir, name)
+        return build_installer(out_dir, distribution, ver, python_tag=tag, port=port, url=url, force=force)
+
     out = {}
     for ver in VERSIONS:
         for tag in python_tags(ver):
-            path = build_installer(out_dir, "Miniconda3", ver, python_tag=tag, port=port, url=url, force=force)
+            path = one("Miniconda3", ver, tag)
             out[("Miniconda3", ver, tag)] = path
             if tag == MINICONDA_TAG:
                 out[("Miniconda3", ver)] = path
-        out[("Miniforge3", ver)] = build_installer(out_dir, "Miniforge3", ver, port=port, url=url, force=force)
+        out[("Miniforge3", ver)] = one("Miniforge3", ver)
+    for name in sorted(wanted):
+        out[("upstream", name)] = place_upstream(out_dir, name)
     for dist in DISTRIBUTIONS:
         place_latest(out_dir, dist, out[(dist, NEW_VERSION)])
     return out
@@ -486,6 +611,8 @@ if __name__ == "__main__":  # pragma: no cover
     ap.add_argument("--out", default=os.path.join(REPO, ".cache", "world"))
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--upstream", nargs="?", const="all", default=None,
+                    help="use upstream's installers (internet): all, or comma-separated file names")
     a = ap.parse_args()
-    for k, v in build_all(a.out, port=a.port, force=a.force).items():
+    for k, v in build_all(a.out, port=a.port, force=a.force, upstream=a.upstream).items():
         print("%s %s: %s" % (k[0], k[1], v))
