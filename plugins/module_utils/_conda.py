@@ -95,21 +95,31 @@ def version_tuple(version):
     return tuple(parts)
 
 
+#: Written by ``conda_install`` into a prefix before its installer runs and removed once
+#: the installation is complete: the positive evidence that a half-made prefix is an
+#: install (or upgrade) this collection started, and so may be repaired or removed.
+INSTALL_MARKER = ".condafleet-install"
+
+
 def installation_state(prefix):
     """Describe the base installation at ``prefix`` from disk alone.
 
     Returns a dict with:
 
-    - ``exists``: the path exists;
+    - ``exists``: the path exists (a symlink to a directory is followed);
     - ``empty``: it is a directory with nothing in it (or does not exist);
-    - ``conda_meta``: it has a ``conda-meta`` directory (something conda-like was started there);
-    - ``history``: ``conda-meta/history`` exists;
-    - ``conda_exe``: ``bin/conda`` exists;
+    - ``conda_meta``, ``history``, ``conda_exe``: ``conda-meta/``, ``conda-meta/history``
+      and ``bin/conda`` exist;
     - ``version``: the conda version from ``conda-meta/conda-*.json``, or ``None``;
-    - ``state``: ``absent`` (nothing there, or an empty directory), ``installed``
-      (history, bin/conda and a conda record), ``incomplete`` (conda-meta present
-      but the install did not finish), or ``foreign`` (a non-empty directory that
-      is not a conda installation, or a file).
+    - ``marker``: this collection's install marker (:data:`INSTALL_MARKER`) is there;
+    - ``complete``: what conda and its installer write is all there (history,
+      ``bin/conda`` and a conda record);
+    - ``found``: for a prefix that is neither, a short description of what is there;
+    - ``state``: ``absent`` (nothing there, or an empty directory), ``incomplete``
+      (an install this collection started and did not finish: its marker),
+      ``installed`` (complete, no marker), or ``foreign`` (anything else: a file, a
+      plain environment, a directory with content). Only positive evidence makes a
+      prefix an installation; the absence of other files never does.
     """
     info = {
         "exists": os.path.lexists(prefix),
@@ -118,39 +128,52 @@ def installation_state(prefix):
         "history": False,
         "conda_exe": False,
         "version": None,
+        "marker": False,
+        "complete": False,
+        "found": None,
         "state": "absent",
     }
     if not info["exists"]:
         return info
-    if not os.path.isdir(prefix) or os.path.islink(prefix):
-        info["empty"] = False
-        info["state"] = "foreign"
+    if not os.path.isdir(prefix):  # a file, or a symlink to something that is not a directory
+        info.update(empty=False, state="foreign",
+                    found="a symlink to %s" % os.path.realpath(prefix) if os.path.islink(prefix) else "a file")
         return info
     try:
-        info["empty"] = not os.listdir(prefix)
-    except OSError:
-        info["empty"] = False
+        entries = sorted(os.listdir(prefix))
+    except OSError as exc:
+        info.update(empty=False, state="foreign", found="a directory that cannot be read (%s)" % exc.strerror)
+        return info
+    info["empty"] = not entries
     info["conda_meta"] = os.path.isdir(os.path.join(prefix, CONDA_META))
     info["history"] = os.path.isfile(os.path.join(prefix, HISTORY))
     info["conda_exe"] = os.path.isfile(os.path.join(prefix, "bin", "conda"))
     info["version"] = conda_version(prefix) if info["conda_meta"] else None
+    info["marker"] = os.path.isfile(os.path.join(prefix, INSTALL_MARKER))
+    info["complete"] = bool(info["history"] and info["conda_exe"] and info["version"])
     if info["empty"]:
         info["state"] = "absent"
-    elif info["history"] and info["conda_exe"] and info["version"]:
-        info["state"] = "installed"
-    elif info["conda_meta"] or _looks_like_partial_install(prefix):
+    elif info["marker"]:
         info["state"] = "incomplete"
+    elif info["complete"]:
+        info["state"] = "installed"
     else:
         info["state"] = "foreign"
+        info["found"] = describe_foreign(prefix, entries, info)
     return info
 
 
-def _looks_like_partial_install(prefix):
-    """An installer killed before it wrote ``conda-meta`` leaves its payload markers behind."""
-    markers = ("pkgs", "_conda", "install.sh", ".installer.info")
-    return any(os.path.lexists(os.path.join(prefix, marker)) for marker in markers) and not any(
-        entry for entry in os.listdir(prefix) if entry not in markers + ("bin", "lib", "envs", "etc", "condabin", "conda-meta")
-    )
+def describe_foreign(prefix, entries, info):
+    """What a prefix that is not a conda installation holds, in a few words, for messages."""
+    if info["history"]:
+        what = "a conda environment (conda-meta/history) without %s" % (
+            "bin/conda" if not info["conda_exe"] else "a conda package record")
+    elif info["conda_meta"]:
+        what = "a conda-meta directory without conda-meta/history"
+    else:
+        what = "a directory that no conda installer or conda wrote"
+    shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    return "%s, holding %d entr%s: %s" % (what, len(entries), "y" if len(entries) == 1 else "ies", shown)
 
 
 # ---------------------------------------------------------------- running conda
@@ -553,38 +576,55 @@ def meta_fingerprint(prefix):
 
 
 class InstallationLock:
-    """An exclusive ``flock`` on ``BASE/conda-meta/.condafleet.lock``, so that two runs on one host serialize.
+    """An exclusive ``flock`` on the installation's ``conda-meta`` directory, so that two runs on one host serialize.
 
-    Raises :class:`LockTimeout` after ``timeout`` seconds.
+    The directory is opened read-only, so any user who can use the installation can
+    take the lock (a non-root user's environment in their home, over a root-owned
+    shared base). Raises :class:`LockTimeout` after ``timeout`` seconds.
     """
 
     def __init__(self, base_prefix, timeout=600):
-        self.path = os.path.join(base_prefix, CONDA_META, ".condafleet.lock")
+        self.path = os.path.join(base_prefix, CONDA_META)
         self.timeout = timeout
-        self.handle = None
+        self.fd = None
 
     def __enter__(self):
         import fcntl
         import time
-        self.handle = open(self.path, "a")
+        self.fd = os.open(self.path, os.O_RDONLY)
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return self
             except OSError:
                 if time.monotonic() >= deadline:
-                    self.handle.close()
+                    os.close(self.fd)
                     raise LockTimeout("another run holds %s for more than %ss" % (self.path, self.timeout))
                 time.sleep(0.2)
 
     def __exit__(self, *exc):
         import fcntl
         try:
-            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
-            self.handle.close()
+            os.close(self.fd)
         return False
+
+
+def installation_error(base_prefix):
+    """Why ``base_prefix`` is not a conda installation to run conda from, or ``None`` when it is."""
+    state = installation_state(base_prefix)
+    if state["state"] == "installed":
+        return None
+    if state["state"] == "absent":
+        found = "nothing is there" if not state["exists"] else "an empty directory"
+    elif state["state"] == "incomplete":
+        found = "an install that did not finish; run conda_install on it"
+    else:
+        found = state["found"]
+    return ("no conda installation at %s (%s); give the prefix of one, such as /opt/conda, /opt/miniforge3 "
+            "or ~/miniforge3" % (base_prefix, found))
 
 
 class LockTimeout(Exception):

@@ -99,13 +99,13 @@ def parse_environment_yml(text):
         raise SpecError("unknown key(s) in the environment file: %s" % ", ".join(unknown))
     out = {"name": data.get("name"), "prefix": data.get("prefix"), "channels": [], "dependencies": [],
            "pip": [], "variables": data.get("variables") or {}}
-    for channel in data.get("channels") or []:
+    for channel in _list_field(data.get("channels"), "channels"):
         if not isinstance(channel, str):
             raise SpecError("channels in the environment file must be strings, got %r" % (channel,))
         out["channels"].append(channel)
-    for dep in data.get("dependencies") or []:
+    for dep in _list_field(data.get("dependencies"), "dependencies"):
         if isinstance(dep, dict) and list(dep) == ["pip"]:
-            for item in dep["pip"] or []:
+            for item in _list_field(dep["pip"], "pip"):
                 if not isinstance(item, str):
                     raise SpecError("pip entries must be strings, got %r" % (item,))
                 out["pip"].append(item)
@@ -116,6 +116,15 @@ def parse_environment_yml(text):
     if not isinstance(out["variables"], dict):
         raise SpecError("variables in the environment file must be a mapping")
     return out
+
+
+def _list_field(value, key):
+    """A list field of an environment file; a string there is an error, never a list of its characters."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SpecError("%s in the environment file must be a list (one '- item' per line), got %r" % (key, value))
+    return value
 
 
 def python_spec(python):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import version_tuple
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, version_tuple
 
 DISTRIBUTIONS = ("miniconda", "miniforge")
 STATES = ("present", "latest", "absent")
@@ -230,6 +230,9 @@ def validate(params):
         raise InstallerError("prefix must be an absolute path, got %r" % (prefix,))
     if prefix.rstrip("/") in ("", "/usr", "/etc", "/bin", "/home", "/opt", "/var", "/root", "/tmp"):
         raise InstallerError("prefix %r is a system directory; give a directory of its own such as /opt/conda" % (prefix,))
+    if any(c.isspace() or ord(c) < 32 for c in prefix):
+        raise InstallerError("prefix %r holds a space or a control character: conda's installers refuse such a "
+                             "path, give one without" % (prefix,))
     distribution = params.get("distribution") or "miniconda"
     if distribution not in DISTRIBUTIONS:
         raise InstallerError("distribution must be one of %s, got %r" % (", ".join(DISTRIBUTIONS), distribution))
@@ -351,7 +354,9 @@ def plan(current, state, release, target_release=None):
 
     if kind == "foreign":
         verb = "remove" if state == "absent" else "install into"
-        return result("refuse", "the prefix is not empty and is not a conda installation: refusing to %s it" % verb)
+        found = current.get("found")
+        return result("refuse", "not a conda installation, nor an install this module started (%s): refusing to %s it"
+                      % (found or "it is not empty", verb))
     if state == "absent":
         if kind == "absent":
             return result("none", "nothing is installed there")
@@ -359,8 +364,8 @@ def plan(current, state, release, target_release=None):
     if kind == "absent":
         return result("install", "nothing is installed there", "installed", wanted_conda)
     if kind == "incomplete":
-        return result("reinstall", "an interrupted install was left there (no conda-meta/history, bin/conda or conda record)",
-                      "installed", wanted_conda)
+        return result("reinstall", "an install this module started did not finish (its marker %s is there)"
+                      % INSTALL_MARKER, "installed", wanted_conda)
     if wanted_conda is None:
         return result("none", "conda %s is installed and any version will do" % installed)
     if version_tuple(installed) < version_tuple(wanted_conda):

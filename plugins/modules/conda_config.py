@@ -462,6 +462,9 @@ def main():
         module.fail_json(msg=str(exc))
 
     text, stat = read_text(module, path)
+    # A byte-order mark is not part of the first key (conda's reader skips it too); it is written back as found.
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom):]
     doc = rc.parse(text)
     needed = set(name for key in wanted for name in rc.alias_group(key))
     if p["prefix"] and find_record(p["prefix"], TOS_PLUGIN):  # what the ToS decision reads
@@ -500,7 +503,7 @@ def main():
         if missing_tos:
             accept_tos(module, missing_tos, home)
         if write:
-            write_atomic(module, path, new_text, mode, stat)
+            write_atomic(module, path, bom + new_text, mode, stat)
         elif stat is not None and mode != old_mode:
             os.chmod(path, mode)
 

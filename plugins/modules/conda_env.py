@@ -250,6 +250,7 @@ from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
     conda_meta_records,
     environments,
     history_revision,
+    installation_error,
     is_conda_prefix,
     meta_fingerprint,
     package_records,
@@ -550,6 +551,9 @@ class EnvRun:
 
     def converge(self):
         desired = self.load()
+        problem = None if self.params["executable"] else installation_error(self.base)
+        if problem:
+            self.module.fail_json(msg=problem, prefix=self.target)
         if self.params["state"] == "absent":
             return self.absent()
         if self.module.check_mode:

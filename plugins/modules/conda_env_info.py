@@ -160,6 +160,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
     conda_meta_records,
     environments,
+    installation_error,
     is_conda_prefix,
     package_of,
     pip_dists,
@@ -203,6 +204,9 @@ def main():
     )
     params = module.params
     base = os.path.normpath(params["prefix"])
+    problem = installation_error(base)
+    if problem and not (params["path"] and is_conda_prefix(params["path"])):
+        module.fail_json(msg=problem, changed=False)
     envs = environments(base)
     result = {"changed": False}
     selected = params["name"] is not None or params["path"] is not None

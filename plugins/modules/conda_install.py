@@ -65,6 +65,11 @@ options:
         versioned asset that C(latest) redirects to, verified against its sidecar.
       - V(absent) removes the prefix, only when it is a conda installation (complete or interrupted), and removes
         the C(conda init) block that points at it from the shell rc files of O(init_users).
+      - A prefix counts as a conda installation only on positive evidence. Complete means C(conda-meta/history),
+        C(bin/conda) and a conda package record. Interrupted means the marker C(.condafleet-install) that this module
+        writes before its installer runs and removes once the installation is complete. Any other non-empty
+        directory (a plain environment, a folder with files) is refused for every O(state), with what was found
+        there.
     type: str
     choices: [present, latest, absent]
     default: present
@@ -316,18 +321,20 @@ installer_sha256:
   type: str
 """
 
+import json
 import os
 import pwd
 import grp
 import shutil
 import tempfile
+import time
 import hashlib
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url, mask_url
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import installation_state
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, installation_state
 from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
 
 CHUNK = 1 << 20
@@ -518,10 +525,10 @@ class Installer:
             if not expected:
                 self.module.warn("installing %s without verifying its checksum (allow_unverified)" % result["installer_url"])
             result["installer_sha256"] = actual
-            argv = inst.installer_argv(path, self.prefix, decision["action"])
-            if decision["action"] == "install" and os.path.isdir(self.prefix):
-                argv.append("-f")  # an existing empty directory, kept with its owner and mode
             umask = 0o002 if self.params["group_writable"] else self.request["umask"]
+            self.mark_started(decision, umask)
+            # the prefix exists now (an existing empty directory keeps its owner and mode)
+            argv = inst.installer_argv(path, self.prefix, decision["action"]) + ["-f"]
             env = {"CONDA_PLUGINS_AUTO_ACCEPT_TOS": "false"}
             rc, out, err = self.module.run_command(argv, umask=umask, environ_update=env, expand_user_and_vars=False)
             if rc != 0:
@@ -530,10 +537,26 @@ class Installer:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         after = installation_state(self.prefix)
-        if after["state"] != "installed":
-            self.module.fail_json(msg="the installer exited 0 but %s is not a complete conda installation (%s)" % (self.prefix, after["state"]),
+        if not after["complete"]:
+            self.module.fail_json(msg="the installer exited 0 but %s is not a complete conda installation (no %s); "
+                                      "run the task again to repair it" % (self.prefix, after_missing(after)),
                                   prefix=self.prefix)
-        return after
+        os.unlink(os.path.join(self.prefix, INSTALL_MARKER))
+        return installation_state(self.prefix)
+
+    def mark_started(self, decision, umask):
+        """Create the prefix if need be and write the install marker into it, before the installer runs."""
+        if not os.path.isdir(self.prefix):
+            old = os.umask(umask)
+            try:
+                os.makedirs(self.prefix)
+            finally:
+                os.umask(old)
+        marker = os.path.join(self.prefix, INSTALL_MARKER)
+        with open(marker, "w", encoding="utf-8") as handle:
+            json.dump({"action": decision["action"], "distribution": self.request["distribution"],
+                       "version": decision["after"]["version"], "started": int(time.time())}, handle)
+            handle.write("\n")
 
     def set_ownership(self, recursive):
         """owner/group/mode/group_writable; recursive after an install, the prefix directory alone otherwise."""
@@ -650,7 +673,11 @@ class Installer:
             if inst.needs_installer(decision["action"]):
                 after = self.run_installer(decision, result)
             elif remove:
-                shutil.rmtree(self.prefix)
+                if os.path.islink(self.prefix):  # the installation the link points at, then the link
+                    shutil.rmtree(os.path.realpath(self.prefix))
+                    os.unlink(self.prefix)
+                else:
+                    shutil.rmtree(self.prefix)
                 after = installation_state(self.prefix)
             if os.path.isdir(self.prefix) and request["state"] != "absent":
                 if self.set_ownership(recursive=inst.needs_installer(decision["action"])):
@@ -684,6 +711,13 @@ class Installer:
                 result["diff"]["before"]["rc_files"] = sorted(e[0] for e in edits if inst.has_init(e[1], self.prefix))
                 result["diff"]["after"]["rc_files"] = sorted(e[0] for e in edits if inst.has_init(e[2], self.prefix))
         module.exit_json(**result)
+
+
+def after_missing(state):
+    """What an incomplete prefix lacks, for the message."""
+    missing = [name for name, present in (("conda-meta/history", state["history"]), ("bin/conda", state["conda_exe"]),
+                                           ("conda package record", state["version"])) if not present]
+    return ", ".join(missing) or "nothing"
 
 
 def sha256_file(path):

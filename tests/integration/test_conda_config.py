@@ -337,3 +337,18 @@ def test_tos_not_needed_for_conda_forge_only(run_module, conda_base):
     _with_tos_plugin(conda_base)
     converge(run_module, {"prefix": conda_base, "channels": ["conda-forge"], "no_defaults": True})
     assert show(conda_base)["channels"] == ["conda-forge"]
+
+
+def test_a_byte_order_mark_is_not_a_key(run_module, conda_base):
+    """A .condarc saved with a UTF-8 BOM: the channels key is changed in place, never added a second time
+    (conda would then fail every command with DuplicateKeyError), and the BOM stays."""
+    path = os.path.join(conda_base, ".condarc")
+    with open(path, "w", encoding="utf-8-sig") as handle:
+        handle.write("channels:\n  - defaults\nsolver: rattler\n")
+    first = run_module(MODULE, {"prefix": conda_base, "channels": ["conda-forge"]})
+    assert first.changed and not first.failed, first.result
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"channels:") == 1, raw
+    assert show(conda_base)["channels"] == ["conda-forge"]
+    assert not run_module(MODULE, {"prefix": conda_base, "channels": ["conda-forge"]}).changed

@@ -366,3 +366,16 @@ def test_two_runs_at_once_are_serialized_by_the_installation_lock(run_module, ba
     assert all(r.changed and not r.failed for r in results.values()), [r.result for r in results.values()]
     events = [line.split()[0] for line in base.lines()]
     assert events == ["start", "end", "start", "end"], base.lines()  # never two conda processes at once
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_wrong_prefix_says_so_first(run_module, base, tmp_path, check):
+    """No installation at prefix: one clear message (never a raw [Errno 2] or 'Error executing command')."""
+    wrong = str(tmp_path / "miniforge3")
+    for state in ("present", "absent"):
+        failed = run_module(MODULE, {"prefix": wrong, "name": "web", "python": "3.12", "state": state}, check=check)
+        assert failed.failed and failed["msg"].startswith("no conda installation at %s (nothing is there)" % wrong), \
+            failed.result
+    info = run_module("condafleet.conda.conda_env_info", {"prefix": wrong}, check=check)
+    assert info.failed and "no conda installation at %s" % wrong in info["msg"], info.result
+    assert base.count() == 0 and not os.path.exists(wrong)

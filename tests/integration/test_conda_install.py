@@ -386,3 +386,41 @@ def test_authenticated_mirror_keeps_credentials_out_of_logs(run_module, installe
         assert srv.count(installers.old[0], status=200) == 1
     for text in (json.dumps(res.result), res.stdout, res.stderr, json.dumps(denied.result), denied.stdout, denied.stderr):
         assert secret not in text
+
+
+def test_an_installer_killed_outside_the_module_is_not_taken_for_an_install(run_module, installers, tmp_path):
+    """Only this module's marker makes a half-made prefix repairable or removable: what an installer run by
+    hand left behind (no marker) is refused, whatever it holds."""
+    prefix = tmp_path / "conda"
+    installer = os.path.join(installers.dir, installers.old[0])
+    proc = subprocess.Popen(["sh", installer, "-b", "-p", str(prefix)], env=dict(os.environ, CONDAFLEET_INSTALLER_SLEEP="60"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (prefix / ".installer.info").exists():
+            time.sleep(0.2)
+        assert (prefix / ".installer.info").exists(), "the installer never got to its payload"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = sorted(str(p) for p in prefix.rglob("*"))
+    for state in ("present", "absent"):
+        result = run_module(MODULE, dict(installers.args(prefix, installers.old), state=state))
+        assert result.failed and "not a conda installation" in result["msg"] and str(prefix) in result["msg"], result.result
+    assert sorted(str(p) for p in prefix.rglob("*")) == before
+
+
+def test_a_plain_environment_is_never_removed_as_an_installation(run_module, installers, tmp_path):
+    """A conda environment (conda-meta/history, a python record) is not an installation: absent leaves it."""
+    made = run_module(MODULE, installers.args(tmp_path / "conda", installers.new))
+    assert made.changed, made.result
+    env = tmp_path / "conda" / "envs" / "plain"
+    created = run_module("condafleet.conda.conda_env", {
+        "prefix": str(tmp_path / "conda"), "name": "plain", "python": "3.11", "override_channels": True,
+        "channels": [installers.server.url + "/conda-forge"]})
+    assert created.changed and not created.failed, created.result
+    (env / "thesis.tex").write_text("precious")
+    for state in ("absent", "present"):
+        result = run_module(MODULE, dict(installers.args(env, installers.new), state=state))
+        assert result.failed and "conda environment" in result["msg"], result.result
+    assert (env / "thesis.tex").read_text() == "precious" and (env / "conda-meta" / "history").exists()

@@ -392,7 +392,27 @@ def test_installation_lock_serializes(tmp_path):
                 pass
     with _conda.InstallationLock(str(base), timeout=0.3):
         pass
-    assert (base / "conda-meta" / ".condafleet.lock").exists()
+    assert not (base / "conda-meta" / ".condafleet.lock").exists()  # the directory itself is locked
+
+
+def test_installation_lock_needs_no_write_access(tmp_path):
+    """A user who can only read the base (root's shared install) still takes the lock: it is a read-only
+    open of conda-meta, so nothing is created there."""
+    base = make_env(tmp_path / "conda")
+    meta = base / "conda-meta"
+    meta.chmod(0o555)
+    try:
+        with _conda.InstallationLock(str(base), timeout=1):
+            pass
+    finally:
+        meta.chmod(0o755)
+
+
+def test_installation_error_names_what_is_there(tmp_path):
+    assert "nothing is there" in _conda.installation_error(str(tmp_path / "nope"))
+    env = make_env(tmp_path / "env")  # conda-meta/history, no bin/conda
+    msg = _conda.installation_error(str(env))
+    assert str(env) in msg and "conda environment" in msg and "/opt/miniforge3" in msg
 
 
 def test_meta_fingerprint_sees_changes(tmp_path):

@@ -198,3 +198,15 @@ def test_transaction_actions_from_records():
     assert es.transaction_actions(before, before) == {"link": [], "unlink": []}
     created = es.transaction_actions([], after)
     assert len(created["link"]) == 3 and created["unlink"] == []
+
+
+@pytest.mark.parametrize("text, key", [
+    ("dependencies: numpy\n", "dependencies"),
+    ("channels: conda-forge\ndependencies:\n  - numpy\n", "channels"),
+    ("dependencies:\n  - pip\n  - pip: requests\n", "pip"),
+])
+def test_environment_yml_string_where_a_list_belongs_is_an_error(text, key):
+    """A string field is never split into one spec per character (``n u m p y``)."""
+    with pytest.raises(es.SpecError) as err:
+        es.parse_environment_yml(text)
+    assert key in str(err.value) and "must be a list" in str(err.value)

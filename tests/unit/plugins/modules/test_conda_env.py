@@ -44,6 +44,8 @@ def base(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     prefix = write_records(tmp_path / "conda", [rec("python", "3.12.4", "h0_0_cpython"), rec("conda", "26.7.1", "py_0")])
     (prefix / "envs").mkdir()
+    (prefix / "bin").mkdir()
+    (prefix / "bin" / "conda").write_text("#!/bin/sh\nexit 99\n")  # what makes it an installation (never run)
     return prefix
 
 

@@ -28,7 +28,12 @@ def write_env(prefix, records, history=""):
 def installation(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     base = write_env(tmp_path / "conda", [{"name": "python", "version": "3.12.4", "build": "h0_0_cpython",
+                                           "channel": "https://conda.anaconda.org/conda-forge/linux-64"},
+                                          {"name": "conda", "version": "26.7.1", "build": "py312_0",
                                            "channel": "https://conda.anaconda.org/conda-forge/linux-64"}])
+    os.makedirs(os.path.join(base, "bin"))
+    with open(os.path.join(base, "bin", "conda"), "w", encoding="utf-8") as handle:
+        handle.write("#!/bin/sh\nexit 99\n")  # what makes it an installation (never run)
     with open(os.path.join(DATA, "files-vision-conda-meta-numpy.json"), encoding="utf-8") as handle:
         numpy = json.load(handle)
     with open(os.path.join(DATA, "files-vision-history.txt"), encoding="utf-8") as handle:

@@ -95,7 +95,7 @@ def test_fresh_install_argv_umask_and_result(run, tmp_path, installer_file):
     prefix = tmp_path / "conda"
     res = run(src_args(prefix, installer_file))
     assert res["changed"] is True and res["action"] == "install"
-    assert [c["argv"] for c in res["_calls"]] == [["bash", installer_file, "-b", "-p", str(prefix)]]
+    assert [c["argv"] for c in res["_calls"]] == [["bash", installer_file, "-b", "-p", str(prefix), "-f"]]
     assert res["_calls"][0]["umask"] == 0o022
     assert res["version"] == "26.7.1" and res["previous_version"] is None
     assert res["conda_exe"] == str(prefix / "bin" / "conda")
@@ -124,7 +124,7 @@ def test_upgrade_uses_u_and_reports_versions(run, tmp_path, installer_file):
     make_install(str(prefix), "25.3.1")
     res = run(src_args(prefix, installer_file), diff=True)
     assert res["action"] == "upgrade"
-    assert res["_calls"][0]["argv"] == ["bash", installer_file, "-b", "-p", str(prefix), "-u"]
+    assert res["_calls"][0]["argv"] == ["bash", installer_file, "-b", "-p", str(prefix), "-u", "-f"]
     assert (res["previous_version"], res["version"]) == ("25.3.1", "26.7.1")
     assert res["diff"]["before"] == {"prefix": str(prefix), "state": "installed", "version": "25.3.1"}
     assert res["diff"]["after"] == {"prefix": str(prefix), "state": "installed", "version": "26.7.1"}
@@ -141,13 +141,46 @@ def test_state_latest_learns_the_version_from_the_installer_header(run, tmp_path
 
 
 def test_interrupted_install_is_reinstalled(run, tmp_path, installer_file):
+    """An install this module started (its marker) and did not finish is repaired."""
     prefix = tmp_path / "conda"
     (prefix / "conda-meta").mkdir(parents=True)
     (prefix / "pkgs").mkdir()
+    (prefix / ".condafleet-install").write_text('{"action": "install"}\n')
     res = run(src_args(prefix, installer_file))
     assert res["action"] == "reinstall"
-    assert res["_calls"][0]["argv"][-1] == "-u"
+    assert res["_calls"][0]["argv"][-2:] == ["-u", "-f"]
     assert res["version"] == "26.7.1"
+    assert not (prefix / ".condafleet-install").exists()
+
+
+@pytest.mark.parametrize("layout", [
+    ["conda-meta/"],                                # an empty conda-meta: no evidence of an installation
+    ["conda-meta/history", "bin/python"],           # a plain environment
+    ["bin/", "lib/", "pkgs/"],                      # what an installer lays out, but no installer of ours ran
+    ["conda-meta/", "thesis.tex"],                  # a folder with a thesis next to an empty conda-meta
+])
+def test_what_is_not_positively_an_installation_is_refused_and_untouched(run, tmp_path, installer_file, layout):
+    prefix = tmp_path / "conda"
+    for rel in layout:
+        path = prefix / rel
+        if rel.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("precious")
+    before = sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*"))
+    for state in ("present", "absent", "latest"):
+        res = run(src_args(prefix, installer_file, state=state))
+        assert res["failed"] is True and "not a conda installation" in res["msg"] and res["_calls"] == [], res
+        assert str(prefix) in res["msg"]
+    assert sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*")) == before
+
+
+def test_prefix_with_a_space_is_refused_before_anything(run, tmp_path, installer_file):
+    prefix = tmp_path / "my conda"
+    res = run(src_args(prefix, installer_file))
+    assert res["failed"] is True and repr(str(prefix)) in res["msg"] and res["_calls"] == []
+    assert not prefix.exists()
 
 
 def test_empty_directory_is_installed_into_with_f(run, tmp_path, installer_file):
