@@ -1,6 +1,10 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""testinfra: the lab setup converged by the role on each Debian release."""
+"""testinfra: the lab setup converged by the role on each Debian release.
+
+bullseye (Python 3.9) runs conda 25.3.1, which knows base auto-activation as
+auto_activate_base; bookworm and trixie run conda 26.7.1 and its auto_activate.
+"""
 
 import json
 
@@ -8,6 +12,12 @@ import pytest
 
 PREFIX = "/opt/conda"
 CHANNEL = "http://127.0.0.1:8731/conda-forge"
+#: host -> (conda version, the auto-activation key that conda reads)
+RELEASES = {
+    "condafleet-bullseye": ("25.3.1", "auto_activate_base"),
+    "condafleet-bookworm": ("26.7.1", "auto_activate"),
+    "condafleet-trixie": ("26.7.1", "auto_activate"),
+}
 ENVIRONMENTS = {
     "finance": ("3.9", {"pandas", "scikit-learn"}),
     "vision": ("3.11", {"pytorch", "opencv"}),
@@ -16,8 +26,13 @@ ENVIRONMENTS = {
 }
 
 
-def test_conda_version(host):
-    assert host.check_output("%s/bin/conda --version" % PREFIX) == "conda 26.7.1"
+@pytest.fixture
+def release(host):
+    return RELEASES[host.backend.get_hostname()]
+
+
+def test_conda_version(host, release):
+    assert host.check_output("%s/bin/conda --version" % PREFIX) == "conda %s" % release[0]
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
@@ -33,14 +48,16 @@ def test_environment_packages(host, name):
     assert ENVIRONMENTS[name][1] <= {record["name"] for record in listing}
 
 
-def test_condarc(host):
+def test_condarc(host, release):
+    key = release[1]
     condarc = host.file("%s/.condarc" % PREFIX)
     assert condarc.exists
     content = condarc.content_string
     assert CHANNEL in content
-    assert "auto_activate: false" in content
+    assert "%s: false" % key in content.splitlines()
     assert "defaults" not in content.replace("nodefaults", "")
     shown = json.loads(host.check_output("%s/bin/conda config --show --json" % PREFIX))
     assert shown["channels"] == [CHANNEL]
-    assert shown["auto_activate"] is False
-    assert "defaults" not in shown["channels"]
+    assert shown[key] is False
+    assert shown["channel_priority"] == "strict"
+    assert shown["default_channels"] == []
