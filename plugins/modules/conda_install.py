@@ -715,8 +715,9 @@ class Installer:
 
 def after_missing(state):
     """What an incomplete prefix lacks, for the message."""
-    missing = [name for name, present in (("conda-meta/history", state["history"]), ("bin/conda", state["conda_exe"]),
-                                           ("conda package record", state["version"])) if not present]
+    evidence = (("conda-meta/history", state["history"]), ("bin/conda", state["conda_exe"]),
+                ("conda package record", state["version"]))
+    missing = [name for name, present in evidence if not present]
     return ", ".join(missing) or "nothing"
 
 

@@ -327,8 +327,8 @@ def compile_bytecode(members, python):
                     fh.write(data)
                 os.utime(path, (PAYLOAD_MTIME, PAYLOAD_MTIME))
         args = ["-m", "compileall", "-q", "-j0", "--invalidation-mode", "timestamp"]
-        env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE",
-                                                                 "PYTHONPYCACHEPREFIX")}
+        skip = ("SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+        env = {k: v for k, v in os.environ.items() if k not in skip}
         if how == "local":
             cmd = [what] + args + [tree]
         else:

@@ -14,6 +14,7 @@ from fixtures import (  # noqa: E402,F401  pylint: disable=wrong-import-position
     conda_base_old,
     conda_home,
     miniforge_base,
+    shared_pkgs_dir,
     world,
     world_server,
 )
