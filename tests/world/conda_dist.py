@@ -501,7 +501,7 @@ def _fetch(url, timeout, dest=None, what="a file"):
                                                           MINICONDA_URL_ENV))
 
 
-def _file_sha256(path):
+def file_sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -526,12 +526,12 @@ def fetch_upstream(name, cache_dir=None, timeout=120):
                             % (sum_url, name))
     os.makedirs(cache_dir, exist_ok=True)
     path = os.path.join(cache_dir, name)
-    if os.path.isfile(path) and _file_sha256(path) == expected:
+    if os.path.isfile(path) and file_sha256(path) == expected:
         return path, expected
     tmp = "%s.part%d" % (path, os.getpid())
     try:
         _fetch(url, timeout, dest=tmp, what=name)
-        got = _file_sha256(tmp)
+        got = file_sha256(tmp)
         if got != expected:
             raise UpstreamError("%s downloaded from %s has sha256 %s but %s says %s: not used (removed)"
                                 % (name, url, got, sum_url, expected))

@@ -485,21 +485,13 @@ def build_installer(out_dir, distribution, conda_version, build=0, python_tag=MI
     return target
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_sidecar(path):
     side = path + ".sha256"
     if os.path.exists(side) and os.stat(side).st_mtime >= os.stat(path).st_mtime:
         return
     tmp = "%s.tmp%d" % (side, os.getpid())
     with open(tmp, "w") as fh:
-        fh.write("%s  %s\n" % (_sha256(path), os.path.basename(path)))
+        fh.write("%s  %s\n" % (conda_dist.file_sha256(path), os.path.basename(path)))
     os.replace(tmp, side)
 
 
