@@ -352,6 +352,43 @@ def compile_bytecode(members, python):
         shutil.rmtree(work, ignore_errors=True)
 
 
+#: py-rattler 0.26 (the only release conda-rattler-solver 0.2.0 accepts) now and then crashes the
+#: interpreter while it shuts down (SIGSEGV, or SIGABRT with "PyGILState_Release"), after conda has
+#: printed its whole answer. The world ends such a process as soon as Python's own exit handlers
+#: have run, with the status conda chose, before the extension's teardown: conda's behaviour and
+#: output are unchanged, and processes that never imported rattler are left alone.
+EXIT_GUARD_PTH = "condafleet-world-exit.pth"
+EXIT_GUARD = b"""# condafleet test world (TEST INFRASTRUCTURE): see tests/world/conda_dist.py
+import atexit
+import os
+import sys
+
+_status = []
+_exit = sys.exit
+
+
+def _record_exit(code=None):
+    _status.append(code)
+    _exit(code)
+
+
+def _end():
+    # only a process that imported rattler and ended through sys.exit(), whose status is known
+    if "rattler" not in sys.modules or not _status or not isinstance(_status[-1], (int, type(None))):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(_status[-1] or 0)
+
+
+sys.exit = _record_exit
+atexit.register(_end)
+"""
+
+
 def site_packages(conda_version, python):
     """``(members, solver)`` of the site-packages tree for ``conda_version`` on ``python``."""
     build = BUILDS[conda_version]
@@ -365,6 +402,9 @@ def site_packages(conda_version, python):
         soname, path = pycosat_extension(python)
         with open(path, "rb") as fh:
             members.append((soname, fh.read(), 0o755))
+    if "py-rattler" in " ".join(BY_CONDA[conda_version]):
+        members.append(("condafleet_world_exit.py", EXIT_GUARD, 0o644))
+        members.append((EXIT_GUARD_PTH, b"import condafleet_world_exit\n", 0o644))
     return compile_bytecode(strip_debug(members), python), build["solver"]
 
 
