@@ -30,10 +30,11 @@ import tempfile
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.module_utils.urls import mask_url, open_url
+from ansible.module_utils.urls import open_url
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
+from ansible_collections.condafleet.conda.plugins.module_utils._secrets import mask
 
 MODULE = "condafleet.conda.conda_install"
 CHUNK = 1 << 20
@@ -52,14 +53,13 @@ class ActionModule(ActionBase):
         try:
             if args.get("installer_cache", "host") != "controller" and not local_src:
                 result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
-                return result
-            result.update(self._run_cached(args, local_src, task_vars))
-            return result
+            else:
+                result.update(self._run_cached(args, local_src, task_vars))
         except (AnsibleError, inst.InstallerError, OSError) as exc:
             result.update(failed=True, msg=to_native(exc))
-            return result
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        return mask(result)  # the module's results are masked already; this covers the plugin's own messages
 
     # ------------------------------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class ActionModule(ActionBase):
             return {"kind": "file", "path": path, "url": None, "sidecar": None, "display": path}
         if request["source"] == "url":
             url = params["installer_url"]
-            return {"kind": "url", "url": url, "sidecar": None, "display": mask_url(url)}
+            return {"kind": "url", "url": url, "sidecar": None, "display": mask(url)}
         try:
             os_name, arch = inst.platform_of(request["distribution"], system, machine)
             inst.check_available(request["distribution"], request["release"], os_name, arch)
@@ -143,7 +143,7 @@ class ActionModule(ActionBase):
         url = inst.installer_url(request["distribution"], request["release"], os_name, arch, request["python"],
                                  params.get("mirror_url"))
         sidecar = inst.sidecar_url(request["distribution"], request["release"], url, params.get("mirror_url"))
-        return {"kind": "url", "url": url, "sidecar": sidecar, "display": mask_url(url)}
+        return {"kind": "url", "url": url, "sidecar": sidecar, "display": mask(url)}
 
     # -- network (controller) ------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class ActionModule(ActionBase):
                 text = resp.read(CHUNK).decode("utf-8", "replace")
                 resp.close()
             except Exception as exc:  # pylint: disable=broad-except
-                raise AnsibleError("fetching the checksum %s failed: %s" % (mask_url(origin), to_native(exc)))
+                raise AnsibleError("fetching the checksum %s failed: %s" % (origin, to_native(exc)))
             digest = inst.parse_sidecar(text, name)
             _write(cached, digest + "  " + name + "\n")
             return digest
@@ -276,8 +276,9 @@ def _check(expected, actual, display):
 
 
 def _write(path, text):
+    """Write a cache file (world-readable: it passes the masking rule, no credentials reach it)."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp.")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        handle.write(mask(text))
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)

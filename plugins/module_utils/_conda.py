@@ -79,6 +79,149 @@ def is_conda_prefix(path):
     return os.path.isfile(os.path.join(path, HISTORY))
 
 
+#: Written by ``conda_env`` into ``<env>/conda-meta/`` before ``conda create`` runs and removed
+#: once conda has created the environment: the positive evidence that a half-made
+#: environment is one this collection started creating. It holds the base prefix whose
+#: conda ran (JSON ``{"base": ...}``).
+CREATE_MARKER = os.path.join(CONDA_META, ".condafleet-create")
+
+
+def is_package_record(meta, filename):
+    """Whether ``meta/filename`` is a package record conda wrote (``NAME-VERSION-BUILD.json`` whose content says so)."""
+    match = _RECORD_NAME_RE.match(filename)
+    if not match:
+        return False
+    record = read_json_file(os.path.join(meta, filename))
+    return isinstance(record, dict) and \
+        (record.get("name"), str(record.get("version")), record.get("build")) == match.group("name", "version", "build")
+
+
+def environment_state(path):
+    """Describe the environment at ``path`` from disk alone (for conda_env and conda_env_info).
+
+    Returns a dict with ``state``:
+
+    - ``absent``: nothing there, or an empty directory;
+    - ``environment``: a complete environment (``conda-meta/history``, no create marker);
+    - ``incomplete``: a half-made environment, on positive evidence only: this collection's
+      create marker (:data:`CREATE_MARKER`), or package records conda wrote in
+      ``conda-meta/`` (conda writes ``history`` last, so a create killed half-way leaves
+      records without it);
+    - ``foreign``: anything else (a file, a directory of other things, an empty
+      ``conda-meta/`` beside user files): never an environment, never removed.
+
+    and ``marker`` (the base prefix the marker names, or ``None``), ``records`` (how many
+    package records), ``found`` (what is there, in words, for messages).
+    """
+    info = {"state": "absent", "marker": None, "records": 0, "found": "nothing"}
+    if not os.path.lexists(path):
+        return info
+    if not os.path.isdir(path):
+        info.update(state="foreign", found="a symlink to %s" % os.path.realpath(path) if os.path.islink(path) else "a file")
+        return info
+    try:
+        entries = sorted(os.listdir(path))
+    except OSError as exc:
+        info.update(state="foreign", found="a directory that cannot be read (%s)" % exc.strerror)
+        return info
+    if not entries:
+        info["found"] = "an empty directory"
+        return info
+    meta = os.path.join(path, CONDA_META)
+    try:
+        meta_entries = sorted(os.listdir(meta)) if os.path.isdir(meta) else []
+    except OSError:
+        meta_entries = []
+    info["records"] = sum(1 for name in meta_entries if is_package_record(meta, name))
+    if os.path.isfile(os.path.join(path, CREATE_MARKER)):
+        marker = read_json_file(os.path.join(path, CREATE_MARKER))
+        info["marker"] = str(marker.get("base") or "") if isinstance(marker, dict) else ""
+    history = os.path.isfile(os.path.join(path, HISTORY))
+    shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    if info["marker"] is not None or (info["records"] and not history):
+        info["state"] = "incomplete"
+        info["found"] = "a half-made environment (%s, %d package record%s, %s)" % (
+            "a create this collection started" if info["marker"] is not None else "conda package records",
+            info["records"], "" if info["records"] == 1 else "s",
+            "conda-meta/history" if history else "no conda-meta/history")
+    elif history:
+        info["state"] = "environment"
+        info["found"] = "a conda environment"
+    else:
+        info["state"] = "foreign"
+        info["found"] = "%s, holding %d entr%s: %s" % (
+            "a conda-meta directory without package records or history" if os.path.isdir(meta)
+            else "a directory that conda did not write", len(entries), "y" if len(entries) == 1 else "ies", shown)
+    return info
+
+
+def write_create_marker(path, base_prefix):
+    """Mark ``path`` as an environment this collection is creating (see :data:`CREATE_MARKER`)."""
+    os.makedirs(os.path.join(path, CONDA_META), exist_ok=True)
+    with open(os.path.join(path, CREATE_MARKER), "w", encoding="utf-8") as handle:
+        json.dump({"base": os.path.normpath(base_prefix)}, handle)
+
+
+def remove_create_marker(path):
+    try:
+        os.unlink(os.path.join(path, CREATE_MARKER))
+    except FileNotFoundError:
+        pass
+
+
+def incomplete_environments(base_prefix):
+    """The half-made environments in ``<base_prefix>/envs`` (see :func:`environment_state`), by prefix."""
+    envs_dir = os.path.join(os.path.normpath(base_prefix), "envs")
+    try:
+        names = sorted(os.listdir(envs_dir))
+    except OSError:
+        return []
+    return [os.path.join(envs_dir, name) for name in names
+            if environment_state(os.path.join(envs_dir, name))["state"] == "incomplete"]
+
+
+def parse_umask(value, option="umask"):
+    """An octal umask string (``'0022'``, ``'027'``) as an int; ValueError naming the option and the value."""
+    text = str(value if value is not None else "")
+    if not re.match(r"^0?[0-7]{3}$", text):
+        raise ValueError("%s must be an octal string such as '0022', got %r" % (option, value))
+    return int(text, 8)
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_text(data):
+    """The text of a spec file's bytes: UTF-8, else UTF-16 when the file starts with its byte-order mark.
+
+    conda's ``load_file()`` falls back to UTF-16 for any bytes that are not UTF-8;
+    without a byte-order mark that turns a Latin-1 file into unrelated characters,
+    so here such a file is an error (UnicodeDecodeError at the first byte that is not UTF-8).
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        if data[:2] in _UTF16_BOMS:
+            return data.decode("utf-16")
+        raise
+
+
+def read_text_file(path, what):
+    """The text of ``path`` (see ``decode_text``); ValueError naming ``what`` and the path when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ValueError("cannot read %s %s: %s" % (what, path, exc.strerror or exc))
+    try:
+        return decode_text(data)
+    except UnicodeDecodeError as exc:
+        if data[:2] in _UTF16_BOMS:
+            raise ValueError("cannot read %s %s: it starts as UTF-16 text but is not (%s)" % (what, path, exc.reason))
+        raise ValueError("cannot read %s %s: it is not UTF-8 text (byte 0x%02x at offset %d)"
+                         % (what, path, data[exc.start], exc.start))
+
+
 def conda_version(prefix):
     """Return the version of the ``conda`` package installed in ``prefix``, or ``None``."""
     record = find_record(prefix, "conda")
@@ -315,11 +458,13 @@ class CondaRunner:
     shell strings; ``cmd`` of the last run is kept for the module's result.
     """
 
-    def __init__(self, module, executable, environ=None):
+    def __init__(self, module, executable, environ=None, umask=None):
         self.module = module
         self.executable = executable
+        self.umask = umask  # for every process it starts (None: the module's own)
         self.environ = dict(CONDA_ENVIRON)
         self.environ.update(dict((str(k), str(v)) for k, v in (environ or {}).items()))
+        self.conda_environ = {}  # for conda only, never for pip (channel credential files: NETRC...)
         self.commands = []
 
     def argv(self, args, dry_run=False):
@@ -336,10 +481,16 @@ class CondaRunner:
     def run(self, args, dry_run=False, environ=None):
         argv = self.argv(args, dry_run=dry_run)
         env = dict(self.environ)
+        env.update(self.conda_environ)
         env.update(environ or {})
         self.commands.append(argv)
-        rc, out, err = self.module.run_command(argv, environ_update=env, expand_user_and_vars=False)
+        rc, out, err = self.command(argv, env)
         return rc, parse_json_output(out), out, err
+
+    def command(self, argv, environ, cwd=None):
+        """Run any argv (conda, or the environment's pip) with this runner's umask."""
+        return self.module.run_command(argv, environ_update=environ, umask=self.umask, expand_user_and_vars=False,
+                                       cwd=cwd)
 
     def json(self, args, dry_run=False, environ=None):
         """conda's JSON answer to a successful command; ``{}`` when conda succeeded and printed nothing.
@@ -513,11 +664,14 @@ def environments(base_prefix, home=None):
     return found
 
 
-def pip_dists(prefix):
-    """Python distributions installed by pip (not by conda) in ``prefix``: ``{normalized name: version}``.
+def site_dists(prefix):
+    """Every Python distribution installed in ``prefix``: ``{normalized name: {"version", "installer"}}``.
 
-    Read from ``lib/python*/site-packages/*.dist-info`` (the ``INSTALLER`` file
-    says who installed it); no pip process.
+    Read from ``lib/python*/site-packages``: ``*.dist-info`` directories (their
+    ``INSTALLER`` file says who installed it: ``pip``, ``conda``, or nothing, as
+    many conda packages ship it) and ``*.egg-info`` entries (``installer`` ``""``).
+    No pip process. Whatever installed a distribution, it satisfies a pip
+    requirement for its name and version.
     """
     dists = {}
     lib = os.path.join(prefix, "lib")
@@ -528,22 +682,40 @@ def pip_dists(prefix):
     for pydir in sorted(pythons):
         site = os.path.join(lib, pydir, "site-packages")
         try:
-            entries = os.listdir(site)
+            entries = sorted(os.listdir(site))
         except OSError:
             continue
         for entry in entries:
-            if not entry.endswith(".dist-info") or "-" not in entry:
-                continue
-            name, version = entry[:-len(".dist-info")].rsplit("-", 1)
-            try:
-                with open(os.path.join(site, entry, "INSTALLER"), "r", encoding="utf-8") as handle:
-                    installer = handle.read().strip()
-            except OSError:
-                installer = ""
-            if installer == "conda":
-                continue
-            dists[normalize_dist_name(name)] = version
+            found = _dist_of_entry(site, entry)
+            if found:
+                dists.setdefault(found[0], {"version": found[1], "installer": found[2]})
     return dists
+
+
+def _dist_of_entry(site, entry):
+    """``(normalized name, version, installer)`` of one site-packages entry, or ``None``."""
+    if entry.endswith(".dist-info") and "-" in entry:
+        name, version = entry[:-len(".dist-info")].rsplit("-", 1)
+        try:
+            with open(os.path.join(site, entry, "INSTALLER"), "r", encoding="utf-8", errors="replace") as handle:
+                installer = handle.read().strip()
+        except OSError:
+            installer = ""
+        return normalize_dist_name(name), version, installer
+    if entry.endswith(".egg-info") and "-" in entry:  # NAME-VERSION[-pyX.Y].egg-info, a file or a directory
+        parts = entry[:-len(".egg-info")].split("-")
+        return normalize_dist_name(parts[0]), parts[1], ""
+    return None
+
+
+def pip_dists(prefix):
+    """Distributions that pip installed in ``prefix`` (``INSTALLER`` says ``pip``): ``{normalized name: version}``."""
+    return dict((name, dist["version"]) for name, dist in site_dists(prefix).items() if dist["installer"] == "pip")
+
+
+def dist_versions(prefix):
+    """The version of every distribution in ``prefix``, whatever installed it: ``{normalized name: version}``."""
+    return dict((name, dist["version"]) for name, dist in site_dists(prefix).items())
 
 
 def normalize_dist_name(name):

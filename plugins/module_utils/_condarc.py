@@ -24,10 +24,13 @@ Design (see the ``conda_config`` module):
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
 from urllib.parse import quote
+
+from ansible_collections.condafleet.conda.plugins.module_utils._secrets import mask
 
 REMOVE = object()
 OPAQUE = object()
@@ -61,13 +64,52 @@ ALIASES = (
     ("ssl_verify", "verify_ssl"), ("solver", "experimental_solver"), ("always_yes", "yes"),
     ("auto_update_conda", "self_update"), ("override_virtual_packages", "virtual_packages"),
     ("allowlist_channels", "whitelist_channels"), ("exclude_newer", "cooldown"),
+    # older names conda 26.7 still reads (conda/base/context.py)
+    ("environment_specifier", "env_spec"), ("prefix_data_interoperability", "pip_interop_enabled"),
+    ("disallowed_packages", "disallow"), ("root_prefix", "root_dir"), ("export_platforms", "extra_platforms"),
+    ("client_ssl_cert", "client_cert"), ("client_ssl_cert_key", "client_cert_key"),
+    ("add_anaconda_token", "add_binstar_token"), ("always_softlink", "softlink"), ("always_copy", "copy"),
+    ("anaconda_upload", "binstar_upload"), ("conda_build", "conda-build"), ("verbosity", "verbose"),
 )
+KNOWN_KEYS = KNOWN_KEYS | frozenset(name for group in ALIASES for name in group)
 LIST_KEYS = frozenset(("channels", "default_channels", "pkgs_dirs", "envs_dirs", "allowlist_channels",
                        "denylist_channels", "pinned_packages", "create_default_packages", "disallowed_packages"))
 MAP_KEYS = frozenset(("custom_channels", "custom_multichannels", "proxy_servers", "override_virtual_packages", "plugins"))
-BOOL_KEYS = frozenset(("override_channels_enabled", "show_channel_urls", "notify_outdated_conda", "always_yes",
-                       "auto_activate", "auto_activate_base", "auto_update_conda", "register_envs", "offline"))
-CHOICES = {"channel_priority": ("flexible", "strict", "disabled")}
+BOOL_KEYS = frozenset("""
+add_anaconda_token add_pip_as_python_dependency allow_conda_downgrades allow_cycles allow_non_channel_urls
+allow_softlinks always_copy always_softlink always_yes anaconda_upload auto_activate auto_activate_base
+auto_update_conda changeps1 clobber debug dev download_only dry_run enable_private_envs envvars_force_uppercase
+extra_safety_checks force force_32bit force_reinstall force_remove ignore_pinned json no_lock no_plugins
+non_admin_enabled notify_outdated_conda offline override_channels_enabled prefix_data_interoperability
+protect_frozen_envs quiet register_envs repodata_use_shards repodata_use_zst report_errors rollback_enabled
+self_update separate_format_cache shortcuts show_channel_urls solver_ignore_timestamps trace unsatisfiable_hints
+use_index_cache use_local use_only_tar_bz2 yes
+""".split())
+# conda 26.7's types (conda/base/context.py) for the keys whose wrong type makes every conda command fail.
+INT_KEYS = frozenset("""
+auto_stack default_threads execute_threads fetch_threads number_channel_notices remote_backoff_factor
+remote_max_retries repodata_threads unsatisfiable_hints_check_depth verbosity verify_threads
+""".split())
+FLOAT_KEYS = frozenset(("remote_connect_timeout_secs", "remote_read_timeout_secs"))
+STR_KEYS = frozenset("""
+bld_path channel_alias client_ssl_cert client_ssl_cert_key console croot default_activation_env default_python
+env_prompt environment_specifier error_upload_url experimental_solver root_prefix signing_metadata_url_base solver
+subdir target_prefix_override
+""".split())
+STR_LIST_KEYS = frozenset("""
+aggressive_update_packages allowlist_channels channel channels create_default_packages default_channels
+denylist_channels disallowed_packages envs_dirs envs_path experimental export_platforms list_fields
+migrated_channel_aliases pinned_packages pkgs_dirs preview repodata_fns shortcuts_only subdirs track_features
+whitelist_channels
+""".split())
+STR_MAP_KEYS = frozenset(("custom_channels", "proxy_servers", "migrated_custom_channels", "conda_build",
+                          "override_virtual_packages", "virtual_packages"))
+# Keys whose strings are channel names or URLs: no whitespace, not empty.
+CHANNEL_KEYS = frozenset(("channels", "channel", "default_channels", "channel_alias", "custom_channels",
+                          "custom_multichannels", "allowlist_channels", "whitelist_channels", "denylist_channels",
+                          "migrated_channel_aliases", "migrated_custom_channels"))
+CHOICES = {"channel_priority": ("flexible", "strict", "disabled"), "safety_checks": ("disabled", "warn", "enabled"),
+           "path_conflict": ("clobber", "warn", "prevent")}
 AUTO_ACTIVATE_RENAMED = (25, 5)  # conda renamed auto_activate_base to auto_activate in 25.5.0
 ANACONDA_HOST = "repo.anaconda.com"
 DEFAULT_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
@@ -176,13 +218,20 @@ def _end_of_line(text, pos):
         raise Unsupported("unexpected text after a value: %r" % text[pos:])
 
 
-def _flow(text, pos):
+#: nesting this reader reads by itself; deeper YAML goes to the installation's reader, and conda's own
+#: configuration loader, which gives up on deep nesting (RecursionError), is asked whether it can read it
+MAX_DEPTH = 32
+
+
+def _flow(text, pos, depth=0):
     """Parse a one-line flow node at ``text[pos]``; return (value, next position)."""
     pos = _skip(text, pos)
     if pos >= len(text):
         raise Unsupported("flow collection does not end on its line")
     char = text[pos]
     if char in "[{":
+        if depth >= MAX_DEPTH:
+            raise Unsupported("collections nested more than %d deep" % MAX_DEPTH)
         closing = "]" if char == "[" else "}"
         items = [] if char == "[" else {}
         pos = _skip(text, pos + 1)
@@ -192,14 +241,14 @@ def _flow(text, pos):
             if text[pos] == closing:
                 return items, pos + 1
             if char == "[":
-                value, pos = _flow(text, pos)
+                value, pos = _flow(text, pos, depth + 1)
                 items.append(value)
             else:
-                key, pos = _flow(text, pos)
+                key, pos = _flow(text, pos, depth + 1)
                 pos = _skip(text, pos)
                 if text[pos:pos + 1] != ":" or isinstance(key, (list, dict)):
                     raise Unsupported("flow mapping entry without a key")
-                value, pos = _flow(text, pos + 1)
+                value, pos = _flow(text, pos + 1, depth + 1)
                 if key in items:
                     raise Unsupported("duplicate key %r" % (key,))
                 items[key] = value
@@ -248,6 +297,8 @@ def _content_lines(lines):
         stripped = body.lstrip(" ")
         if stripped and not stripped.startswith("#"):
             out.append([len(body) - len(stripped), stripped])
+    if len(set(indent for indent, _text in out)) > MAX_DEPTH:  # at least as many levels of nesting
+        raise Unsupported("collections nested more than %d deep" % MAX_DEPTH)
     return out
 
 
@@ -325,6 +376,62 @@ def parse_block(lines):
     if idx != len(items) or len(value) != 1:
         raise Unsupported("block does not end cleanly")
     return next(iter(value.items()))
+
+
+_DOC_START = re.compile(r"^---(?:[ \t]+#.*)?[ \t]*$")
+_DOC_END = re.compile(r"^\.\.\.(?:[ \t]+#.*)?[ \t]*$")
+
+
+def parse_document(text):
+    """The value of a whole one-document YAML stream (an ``environment.yml``); ``None`` when it is empty.
+
+    Unlike ``Document`` (which cuts a ``.condarc`` into blocks to rewrite it),
+    this reads the file as a whole: a byte-order mark, a ``---`` start marker
+    before the content, an ``...`` end marker after it and a top level indented
+    by any number of spaces are read as YAML reads them. Raises ``Unsupported``
+    for what it does not read with certainty: directives (``%YAML``), a second
+    document, content after ``...``, and everything ``parse_block`` refuses.
+    """
+    lines = text[1:].splitlines() if text.startswith("\ufeff") else text.splitlines()
+    body = []
+    started = ended = False
+    for line in lines:
+        if ended:
+            if line.strip() and not line.lstrip().startswith("#"):
+                raise Unsupported("content after the document end marker '...'")
+            continue
+        if line.startswith("%") and not started:
+            raise Unsupported("a YAML directive (%r)" % line[:40])
+        if _DOC_START.match(line):
+            if started:
+                raise Unsupported("more than one YAML document ('---')")
+            started = True
+            continue
+        if line.startswith("---") and line[3:4] in ("", " ", "\t"):
+            raise Unsupported("content on the document start line %r" % line[:40])
+        if _DOC_END.match(line):
+            ended = True
+            continue
+        if line.startswith("...") and line[3:4] in ("", " ", "\t"):
+            raise Unsupported("content on the document end line %r" % line[:40])
+        if line.strip() and not line.lstrip().startswith("#"):
+            started = True
+        body.append(line)
+    items = _content_lines(body)
+    if not items:
+        return None
+    indent, first = items[0]
+    if _is_item(first):
+        value, idx = _parse_seq(items, 0, indent)
+    elif _KEY_RE.match(first):
+        value, idx = _parse_map(items, 0, indent)
+    elif len(items) == 1:
+        value, idx = parse_inline(first), 1
+    else:
+        raise Unsupported("a multi-line scalar document")
+    if idx != len(items):
+        raise Unsupported("the document does not end cleanly at line %r" % items[idx][1][:60])
+    return value
 
 
 # ---------------------------------------------------------------- documents
@@ -566,16 +673,106 @@ def auto_activate_key(version_tuple):
     return "auto_activate" if tuple(version_tuple) >= AUTO_ACTIVATE_RENAMED else "auto_activate_base"
 
 
+# ---------------------------------------------------------------- what a request may write
+
+_KEY_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def bad_key_names(keys):
+    """Keys that cannot be conda settings whatever ``validate_keys`` says (conda's names are identifiers)."""
+    return [key for key in keys if not isinstance(key, str) or not _KEY_NAME_RE.match(key)]
+
+
+def suggest(key, extra_keys=()):
+    """The known keys closest to a mistyped ``key`` (for the error message)."""
+    return difflib.get_close_matches(str(key), sorted(KNOWN_KEYS | frozenset(extra_keys or ())), n=3, cutoff=0.75)
+
+
+def _type_name(value):
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _strings(value, where):
+    """(place, string) for every string in ``value`` (mapping keys included), ``where`` naming the place."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _strings(item, "%s[%d]" % (where, number))
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield "%s key" % where, str(name)
+            yield from _strings(item, "%s.%s" % (where, name))
+
+
+def _check_strings(key, value):
+    """Control characters anywhere, and empty or spaced channel names, are refused with the place named."""
+    for where, text in _strings(value, key):
+        if _CONTROL_RE.search(text):
+            raise CondarcError("%s holds a control character (%s); conda settings are one-line strings"
+                               % (where, json.dumps(mask(text))))
+        if key in CHANNEL_KEYS and (not text.strip() or text != text.strip() or re.search(r"\s", text)):
+            raise CondarcError("%s must be a channel name or URL without spaces, got %s" % (where, json.dumps(mask(text))))
+
+
+def _check_elements(key, value):
+    if key in STR_LIST_KEYS:
+        for number, item in enumerate(value):
+            if not isinstance(item, str):
+                raise CondarcError("%s[%d] must be a string, got %s %r" % (key, number, _type_name(item), item))
+    if key in STR_MAP_KEYS or key == "custom_multichannels":
+        for name, item in value.items():
+            if key == "custom_multichannels":
+                if not isinstance(item, list) or not all(isinstance(entry, str) for entry in item):
+                    raise CondarcError("custom_multichannels.%s must be a list of channel names" % name)
+            elif not isinstance(item, str) and not (item is None and key != "custom_channels"):
+                raise CondarcError("%s.%s must be a string, got %s %r" % (key, name, _type_name(item), mask(item)))
+
+
 def check_value(key, value):
-    """Light type checks with conda's meaning; returns the value to write (booleans from strings)."""
+    """conda's type for ``key`` (conda/base/context.py); returns the value to write.
+
+    Booleans are taken from their usual strings, integers and numbers from digits, an integer is written as a
+    number where conda wants one; anything conda would refuse to load (so that every conda command on the host
+    would fail) raises CondarcError naming the key and the value.
+    """
+    if value is None:
+        raise CondarcError("%s: null is not a value to write; list the key in remove_keys to remove it" % key)
+    name = key
+    key = next((group[0] for group in ALIASES if key in group), key)  # an older name has its setting's type
+    try:
+        return _check_typed(key, value)
+    except CondarcError as exc:
+        if name == key:
+            raise
+        raise CondarcError("%s (%s is the older name of %s)" % (exc, name, key))
+
+
+def _check_typed(key, value):
     if key in BOOL_KEYS:
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off", "1", "0"):
             value = value.lower() in ("true", "yes", "on", "1")
         if not isinstance(value, bool):
             raise CondarcError("%s must be a boolean, got %r" % (key, value))
-    if key in LIST_KEYS and not isinstance(value, list):
+    if key in INT_KEYS or key in FLOAT_KEYS or key == "local_repodata_ttl":
+        if isinstance(value, str) and re.match(r"^[-+]?[0-9]+$", value.strip()):
+            value = int(value)
+        elif key in FLOAT_KEYS and isinstance(value, str) and _FLOAT_RE.match(value.strip()):
+            value = float(value)
+        if isinstance(value, bool) and key != "local_repodata_ttl" or not isinstance(
+                value, (int, float) if key in FLOAT_KEYS else int):
+            raise CondarcError("%s must be %s, got %s %r" % (
+                key, "a number" if key in FLOAT_KEYS else "an integer", _type_name(value), value))
+        if key in FLOAT_KEYS and not isinstance(value, bool):
+            value = float(value)
+    if key in STR_KEYS and not isinstance(value, str):
+        raise CondarcError("%s must be a string, got %s %r%s" % (key, _type_name(value), value, (
+            " (quote it in YAML: 3.10 is the number 3.1)" if isinstance(value, (int, float)) else "")))
+    if (key in LIST_KEYS or key in STR_LIST_KEYS) and not isinstance(value, list):
         raise CondarcError("%s must be a list" % key)
-    if key in MAP_KEYS and not isinstance(value, dict):
+    if (key in MAP_KEYS or key in STR_MAP_KEYS) and not isinstance(value, dict):
         raise CondarcError("%s must be a mapping" % key)
     if key in CHOICES and value not in CHOICES[key]:
         raise CondarcError("%s must be one of %s, got %r" % (key, ", ".join(CHOICES[key]), value))
@@ -583,7 +780,34 @@ def check_value(key, value):
         value = value.lower() == "true"  # a quoted 'false' would be read as a CA bundle path
     if key in ("ssl_verify", "verify_ssl") and not isinstance(value, (bool, str)):
         raise CondarcError("ssl_verify must be a boolean or a path to a CA bundle")
+    _check_elements(key, value)
+    _check_strings(key, value)
     return value
+
+
+def file_problem(text):
+    """Why ``text`` cannot be a ``.condarc`` at all (conda could not load it as settings), or None.
+
+    Control characters other than tab and line breaks are not YAML; a top level that is a list or a scalar
+    is not a mapping of settings. Such a file is never rewritten.
+    """
+    found = re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    if found:
+        return ("holds the control character %s on line %d, which YAML does not allow (conda cannot read the "
+                "file either)" % (json.dumps(found.group(0)), text.count("\n", 0, found.start()) + 1))
+    for number, line in enumerate(text.splitlines(), 1):
+        body = line.strip()
+        if not body or body.startswith("#") or body.startswith("%") or body in ("---", "..."):
+            continue
+        body = re.sub(r"^---[ \t]+", "", body)
+        if body[:1] == "[" or _is_item(body):
+            return "holds a list at its top level (line %d), not a mapping of settings" % number
+        if line[:1] not in " \t" and body[:1] not in "{&!?*|>" and not _KEY_RE.match(body) and not (
+                body[:1] in "'\"" and re.search(r"""['"][ \t]*:""", body)):
+            return "holds a scalar at its top level (line %d: %s), not a mapping of settings" % (
+                number, json.dumps(mask(body[:60])))
+        return None
+    return None
 
 
 def merge_channels(current, wanted, mode):
@@ -654,6 +878,7 @@ def desired_values(current, request):
             want[key] = check_value(key, value)
     if request.get("mirror"):
         for key, value in mirror_settings(request["mirror"]).items():
+            value = check_value(key, value)
             if key in want and not same(want[key], value):
                 raise CondarcError("%s is set both in settings and by mirror" % key)
             want[key] = value
@@ -663,7 +888,8 @@ def desired_values(current, request):
             raise CondarcError("give channels either as the channels option or in settings, not both")
         if request.get("no_defaults") and mode != "absent" and "defaults" in request["channels"]:
             raise CondarcError("no_defaults conflicts with 'defaults' in channels")
-        want["channels"] = merge_channels(current.get("channels", current.get("channel")), request["channels"], mode)
+        wanted_channels = check_value("channels", list(request["channels"]))
+        want["channels"] = merge_channels(current.get("channels", current.get("channel")), wanted_channels, mode)
     if request.get("no_defaults"):
         channels = want.get("channels", current.get("channels"))
         if isinstance(channels, list) and "defaults" in channels:
@@ -755,47 +981,13 @@ def tos_accepted(records, url):
                and str(rec.get("base_url", "")).rstrip("/") == want for rec in records)
 
 
-# ---------------------------------------------------------------- secrets
-
-_AUTH_RE = re.compile(r"(://[^/\s:@'\"]+:)[^/\s@'\"]+(@)")
-_TOKEN_RE = re.compile(r"(/t/)[^/\s'\"]+")
-MASK = "********"
-
-
-def mask(value):
-    """``value`` (str, list or dict) with URL passwords and ``/t/<token>`` tokens masked."""
-    if isinstance(value, str):
-        return _TOKEN_RE.sub(r"\g<1>" + MASK, _AUTH_RE.sub(r"\g<1>" + MASK + r"\g<2>", value))
-    if isinstance(value, list):
-        return [mask(item) for item in value]
-    if isinstance(value, dict):
-        return dict((key, mask(item)) for key, item in value.items())
-    return value
-
-
-def secrets_in(value):
-    """The passwords and tokens found in the URLs of ``value`` (to hide them from every output)."""
-    found = []
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            found.extend(secrets_in(item))
-        return found
-    if isinstance(value, str):
-        found.extend(m.group(0)[len(m.group(1)):-1] for m in _AUTH_RE.finditer(value))
-        found.extend(m.group(0)[3:] for m in _TOKEN_RE.finditer(value))
-    return found
-
-
-def has_secrets(text):
-    return bool(_AUTH_RE.search(text) or _TOKEN_RE.search(text))
-
-
-# The installation's own Python reads what this reader cannot (ruamel.yaml, which conda uses; else PyYAML).
+# The installation's own Python reads what this reader cannot (ruamel.yaml, which conda uses; else PyYAML),
+# then hands the file to conda's own configuration loader, which may refuse what ruamel reads (500 nested
+# lists: RecursionError): "conda_error" says why conda cannot use the file.
 EXTERNAL_READER = r"""
 import json, sys
-text = open(sys.argv[1], encoding="utf-8").read()
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
 try:
     from ruamel.yaml import YAML
     data = YAML(typ="rt").load(text)
@@ -804,5 +996,16 @@ except ImportError:
     import yaml
     data = yaml.safe_load(text)
     used = "PyYAML"
-print(json.dumps({"reader": used, "data": data}, default=str))
+problem = None
+try:
+    from conda.common.configuration import YamlRawParameter
+except Exception:
+    YamlRawParameter = None
+if YamlRawParameter is not None:
+    try:
+        YamlRawParameter.make_raw_parameters_from_file(path)
+    except Exception as exc:
+        words = str(exc).strip().splitlines()
+        problem = type(exc).__name__ + (": " + words[0][:300] if words else "")
+print(json.dumps({"reader": used, "data": data, "conda_error": problem}, default=str))
 """

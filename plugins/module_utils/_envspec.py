@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _condarc
@@ -83,48 +85,214 @@ def parse_explicit(text):
     return entries
 
 
-def parse_environment_yml(text):
-    """Read an environment.yml: ``{"name", "prefix", "channels", "dependencies", "pip", "variables"}``."""
-    doc = _condarc.parse(text or "")
-    if doc.problem:
-        raise SpecError("cannot read the environment file: %s" % doc.problem)
-    data = doc.data()
-    opaque = doc.opaque(["name", "prefix", "channels", "dependencies", "variables"])
-    if opaque:
-        key = sorted(opaque)[0]
-        raise SpecError("cannot read %r in the environment file (%s); use plain YAML lists and strings"
-                        % (key, opaque[key]))
-    unknown = sorted(set(data) - set(["name", "prefix", "channels", "dependencies", "variables", "category"]))
-    if unknown:
-        raise SpecError("unknown key(s) in the environment file: %s" % ", ".join(unknown))
-    out = {"name": data.get("name"), "prefix": data.get("prefix"), "channels": [], "dependencies": [],
-           "pip": [], "variables": data.get("variables") or {}}
-    for channel in _list_field(data.get("channels"), "channels"):
+#: the top-level keys conda 26.7 reads in an environment.yml (``conda.env.env.VALID_KEYS``); others are ignored
+ENV_KEYS = ("name", "prefix", "channels", "dependencies", "variables")
+_SCHEMA_TYPES = (("name", str, "str"), ("prefix", str, "str"), ("dependencies", list, "list"),
+                 ("channels", list, "list"), ("variables", dict, "dict"))
+_ENV_VAR = re.compile(r"\$(\w+|\{[^}]*\})", re.ASCII)
+
+WARN_IGNORED = "ignored_sections"
+WARN_PIP_ADDED = "pip_added"
+WARN_SCHEMA = "schema"
+WARN_PIP_REPLACED = "pip_replaced"
+WARN_DEP_MAPPING = "dependency_mapping_ignored"
+WARN_UNSET_VAR = "unset_variable"
+
+
+def _warning(kind, items, msg):
+    return {"kind": kind, "items": list(items), "msg": msg}
+
+
+def expand_vars(value, environ):
+    """``$NAME`` and ``${NAME}`` replaced from ``environ``; unknown ones kept (``os.path.expandvars``, as conda)."""
+    def replace(match):
+        name = match.group(1)
+        name = name[1:-1] if name.startswith("{") else name
+        return environ[name] if name in environ else match.group(0)
+    return _ENV_VAR.sub(replace, value) if "$" in value else value
+
+
+def read_yaml(text, reader=None):
+    """The YAML document of an environment file: the collection's reader, else ``reader(text, why)``.
+
+    ``reader`` is asked only when the standard-library reader cannot read the
+    text with certainty (anchors, block scalars, tags...); it is the
+    installation's own Python with ruamel.yaml, as conda reads the file. Without
+    one, the error says why the file cannot be read.
+    """
+    try:
+        return _condarc.parse_document(text)
+    except _condarc.Unsupported as exc:
+        if reader is None:
+            raise SpecError("the environment file uses YAML this module does not read by itself (%s); simplify "
+                            "the file (conda_env has the installation's Python read it)" % exc)
+        return reader(text, str(exc))
+
+
+#: run by the installation's own Python on a file the standard-library reader cannot read with certainty:
+#: conda's own loader (ruamel.yaml), so the file reads exactly as ``conda env create`` reads it. Errors are
+#: reported by type, problem and line, never with the offending text (it may hold a token).
+EXTERNAL_READER = r"""
+import json, sys
+with open(sys.argv[1], "rb") as handle:
+    text = handle.read().decode("utf-8")
+try:
+    try:
+        from conda.common.serialize import yaml
+        data, reader = yaml.loads(text), "conda"
+    except ImportError:
+        from ruamel.yaml import YAML
+        data, reader = YAML(typ="rt").load(text), "ruamel.yaml"
+except Exception as exc:
+    mark = getattr(exc, "problem_mark", None)
+    where = " (line %d)" % (mark.line + 1) if mark is not None else ""
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    print(json.dumps({"error": "%s: %s%s" % (type(exc).__name__, problem, where)}))
+    sys.exit(0)
+print(json.dumps({"reader": reader, "data": data}, default=str))
+"""
+
+
+def external_answer(rc, out, why):
+    """The data ``EXTERNAL_READER`` printed; SpecError with its reason when it could not read the file."""
+    try:
+        answer = json.loads(out or "")
+    except ValueError:
+        answer = None
+    if rc != 0 or not isinstance(answer, dict):
+        raise SpecError("the environment file uses YAML this module does not read by itself (%s) and the "
+                        "installation's Python could not read it either (rc %s)" % (why, rc))
+    if "error" in answer:
+        raise SpecError("the environment file cannot be read as YAML: %s" % answer["error"])
+    return answer.get("data")
+
+
+def _lists_pip(deps):
+    """conda's test (``validate_keys``) for a ``pip`` among the conda dependencies."""
+    return any("pip" in re.split(r"[<>~\s=]", dep)[0].split("::") for dep in deps if isinstance(dep, str))
+
+
+def parse_environment_yml(text, reader=None, environ=None):
+    """Read an environment.yml as conda 26.7's ``conda.env.env.from_yaml()`` does.
+
+    Returns ``{"name", "prefix", "channels", "dependencies", "pip", "variables", "warnings"}``:
+    ``channels`` with ``$VAR``/``${VAR}`` expanded from ``environ`` (default: this
+    process's environment); ``dependencies`` the conda specs as written, plus
+    ``pip`` first when a ``pip:`` section needs it and none is listed (conda
+    adds it, with a warning); ``pip`` the lines of the ``pip:`` section as
+    written (requirements, URLs, options), for a requirements file;
+    ``warnings`` what conda warns about (``kind``, ``items``, ``msg``), and
+    what conda drops without a word (an earlier ``pip:`` section, mapping
+    entries it does not read). What conda would read as something else than
+    what is written (a string where a list belongs, which conda reads one
+    character at a time; a ``key:`` line in a pip list) is an error.
+    """
+    data = read_yaml(text or "", reader)
+    if data is None:
+        raise SpecError("the environment file is empty (conda: EnvironmentFileEmpty)")
+    if not isinstance(data, dict):
+        raise SpecError("the environment file is not a YAML mapping of name, channels, dependencies... (got a %s)"
+                        % type(data).__name__)
+    warnings = _schema_warnings(data)
+    for key in ("channels", "dependencies"):
+        if data.get(key) is not None and not isinstance(data[key], list):
+            raise SpecError("%s in the environment file must be a list (one '- item' per line), got a %s; conda "
+                            "would read it one character at a time" % (key, type(data[key]).__name__))
+    if not isinstance(data.get("variables") or {}, dict):
+        raise SpecError("variables in the environment file must be a mapping")
+    dependencies, pip = _dependencies(data.get("dependencies") or [], warnings)
+    return {"name": data.get("name"), "prefix": data.get("prefix"),
+            "channels": _channels(data.get("channels") or [], os.environ if environ is None else environ, warnings),
+            "dependencies": dependencies, "pip": pip, "variables": data.get("variables") or {}, "warnings": warnings}
+
+
+def _schema_warnings(data):
+    """conda's warnings about the top level: CEP 24 schema errors, then the sections it ignores."""
+    warnings = []
+    schema = ["Missing required field 'dependencies'"] if "dependencies" not in data else []
+    schema += ["Invalid type for '%s', expected a %s" % (key, label) for key, kind, label in _SCHEMA_TYPES
+               if key in data and not isinstance(data[key], kind)]
+    if schema:
+        warnings.append(_warning(WARN_SCHEMA, schema, "the environment file is not fully CEP 24 compliant "
+                                 "(conda will reject it in a future version): %s" % "; ".join(schema)))
+    ignored = [str(key) for key in data if key not in ENV_KEYS]
+    if ignored:
+        warnings.append(_warning(WARN_IGNORED, ignored, "EnvironmentSectionNotValid: the environment file's "
+                                 "section(s) %s are invalid and ignored, as conda ignores them" % ", ".join(ignored)))
+    return warnings
+
+
+def _channels(channels, environ, warnings):
+    """The channels with ``$VAR``/``${VAR}`` expanded from ``environ``, as conda's ``_expand_channels()``."""
+    out = []
+    for channel in channels:
         if not isinstance(channel, str):
             raise SpecError("channels in the environment file must be strings, got %r" % (channel,))
-        out["channels"].append(channel)
-    for dep in _list_field(data.get("dependencies"), "dependencies"):
-        if isinstance(dep, dict) and list(dep) == ["pip"]:
-            for item in _list_field(dep["pip"], "pip"):
-                if not isinstance(item, str):
-                    raise SpecError("pip entries must be strings, got %r" % (item,))
-                out["pip"].append(item)
-        elif isinstance(dep, (str, int, float)) and not isinstance(dep, bool):
-            out["dependencies"].append(str(dep))
-        else:
-            raise SpecError("unsupported entry in dependencies: %r" % (dep,))
-    if not isinstance(out["variables"], dict):
-        raise SpecError("variables in the environment file must be a mapping")
+        out.append(expand_vars(channel, environ))
+        unset = [name.strip("{}") for name in _ENV_VAR.findall(channel) if name.strip("{}") not in environ]
+        if unset:
+            warnings.append(_warning(WARN_UNSET_VAR, unset, "a channel of the environment file names %s, not set on "
+                                     "the managed node: it stays as written, as conda leaves it"
+                                     % ", ".join("$" + name for name in unset)))
     return out
 
 
-def _list_field(value, key):
-    """A list field of an environment file; a string there is an error, never a list of its characters."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise SpecError("%s in the environment file must be a list (one '- item' per line), got %r" % (key, value))
-    return value
+def _dependencies(deps, warnings):
+    """``(conda specs, pip lines)`` of ``dependencies``, as conda's ``validate_keys()`` and ``Dependencies``."""
+    specs, pip_sections = [], []
+    for dep in deps:
+        if isinstance(dep, str):
+            specs.append(dep)
+        elif isinstance(dep, dict):
+            if "conda" in dep:
+                raise SpecError("a 'conda:' mapping in dependencies replaces conda's own list; write the specs "
+                                "as '- spec' lines")
+            other = sorted(str(key) for key in dep if key != "pip")
+            if other:
+                warnings.append(_warning(WARN_DEP_MAPPING, other, "conda ignores the mapping entries %s in "
+                                         "dependencies" % ", ".join(other)))
+            if "pip" in dep:
+                pip_sections.append(dep["pip"])
+        else:
+            raise SpecError("dependency %r in the environment file is not a string; quote it as written" % (dep,))
+    if not pip_sections:
+        return specs, []
+    if len(pip_sections) > 1:  # conda's dict.update(): the last section wins
+        dropped = [str(item) for section in pip_sections[:-1] for item in (section or [])]
+        named = [_pip_name(item) for item in dropped]  # names only: an option line may carry an index password
+        warnings.append(_warning(WARN_PIP_REPLACED, dropped, "the environment file has %d 'pip:' sections; conda "
+                                 "installs only the last one and ignores the %d line(s) of the others (%s)"
+                                 % (len(pip_sections), len(dropped), ", ".join(n or "..." for n in named))))
+    section = pip_sections[-1]
+    if section is not None and not isinstance(section, list):
+        raise SpecError("pip in the environment file must be a list (one '- item' per line), got a %s"
+                        % type(section).__name__)
+    for item in section or []:
+        if not isinstance(item, str):
+            raise SpecError("pip entry %r in the environment file is not a string (a ': ' or a final ':' makes "
+                            "a YAML mapping); quote the line" % (item,))
+    if not _lists_pip(specs):
+        warnings.append(_warning(WARN_PIP_ADDED, [], "the environment file has pip dependencies but does not "
+                                 "list pip among its conda dependencies; pip is added, as conda adds it"))
+        specs.insert(0, "pip")
+    elif not any(_spec_name(spec) == "pip" for spec in specs):
+        specs.append("pip")
+    return specs, list(section or [])
+
+
+def _pip_name(line):
+    try:
+        kind, info = pip_line(line)
+    except SpecError:
+        return None
+    return info["name"] if kind == PIP_REQUIREMENT else None
+
+
+def _spec_name(spec):
+    try:
+        return MatchSpec.parse(spec.strip()).name
+    except MatchSpecError:
+        return None
 
 
 def python_spec(python):
@@ -137,22 +305,26 @@ def python_spec(python):
     return "python=" + python
 
 
-def desired_state(params, file_text=None):
+def desired_state(params, file_text=None, reader=None, environ=None):
     """One request from the module's options and an optional spec file's text.
 
-    Returns ``{"specs", "pip", "pip_options", "channels", "override_channels", "explicit", "variables"}``;
-    ``explicit`` is the list of lock entries (or ``None``).
+    Returns ``{"specs", "pip", "channels", "override_channels", "explicit", "variables", "warnings"}``;
+    ``explicit`` is the list of lock entries (or ``None``); ``pip`` the pip lines
+    (requirements and options) as written, in order; ``warnings`` the spec
+    file's (see ``parse_environment_yml()``, which gets ``reader`` and ``environ``).
     """
-    desired = {"specs": [], "pip": [], "pip_options": [], "channels": list(params.get("channels") or []),
-               "override_channels": bool(params.get("override_channels")), "explicit": None, "variables": {}}
+    desired = {"specs": [], "pip": [], "channels": list(params.get("channels") or []),
+               "override_channels": bool(params.get("override_channels")), "explicit": None, "variables": {},
+               "warnings": []}
     file_specs, file_pip, file_channels = [], [], []
     if file_text is not None:
         if is_explicit(file_text):
             desired["explicit"] = parse_explicit(file_text)
         else:
-            env = parse_environment_yml(file_text)
+            env = parse_environment_yml(file_text, reader, environ)
             file_specs, file_pip, file_channels = env["dependencies"], env["pip"], env["channels"]
             desired["variables"] = env["variables"]
+            desired["warnings"] = env["warnings"]
     if params.get("python"):
         desired["specs"].append(python_spec(params["python"]))
     desired["specs"] += file_specs + [str(s) for s in params.get("packages") or []]
@@ -161,12 +333,7 @@ def desired_state(params, file_text=None):
             desired["override_channels"] = True
         elif channel not in desired["channels"]:
             desired["channels"].append(channel)
-    for item in file_pip + [str(s) for s in params.get("pip") or []]:
-        item = item.strip()
-        if item.startswith("-"):
-            desired["pip_options"] += item.split(None, 1)  # "--index-url URL", "-r file" -> two arguments
-        elif item:
-            desired["pip"].append(item)
+    desired["pip"] = [item.strip() for item in file_pip + [str(s) for s in params.get("pip") or []] if item.strip()]
     if desired["override_channels"] and not desired["channels"]:
         raise SpecError("override_channels (or 'nodefaults') needs at least one channel")
     if desired["explicit"] is not None and (desired["specs"] or desired["pip"]):
@@ -191,7 +358,68 @@ def parse_pip(requirement):
             "url": (match.group("url") or "")[1:].strip() or None, "marker": match.group("marker")}
 
 
+PIP_OPTION, PIP_REQUIREMENT, PIP_UNNAMED = "option", "requirement", "unnamed"
+#: option lines of a requirements file that install something this module cannot name beforehand
+_PIP_INSTALLING_OPTIONS = frozenset(("-e", "--editable", "-r", "--requirement"))
+_PIP_UNNAMED = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|[./~]|\S+\.(?:whl|zip|tar\.gz|tar\.bz2|tgz)$)")
+
+
+def pip_line(line):
+    """What one line of a ``pip:`` section (a requirements-file line) is: ``(kind, info)``.
+
+    ``option`` (``--index-url URL``, ``--only-binary=:all:``...: no package by
+    itself), ``unnamed`` (``-e path``, ``-r file``, a URL, a VCS reference or a
+    path: installs something whose name pip learns only by building it) or
+    ``requirement`` with ``parse_pip()``'s info (per-requirement options such
+    as ``--hash=...`` are pip's, not part of the requirement). Raises SpecError
+    for a requirement that cannot be read.
+    """
+    line = line.strip()
+    if line.startswith("-"):
+        flag = re.split(r"[\s=]", line, maxsplit=1)[0]
+        return (PIP_UNNAMED if flag in _PIP_INSTALLING_OPTIONS else PIP_OPTION), None
+    requirement = re.split(r"\s+(?=--?[A-Za-z])", line, maxsplit=1)[0]
+    if _PIP_UNNAMED.match(requirement):
+        return PIP_UNNAMED, None
+    return PIP_REQUIREMENT, parse_pip(requirement)
+
+
+def pip_installs(lines):
+    """The lines that install something (every line but the options)."""
+    return [line for line in lines if pip_line(line)[0] != PIP_OPTION]
+
+
+#: options naming a file or directory that pip resolves from the requirements file's own directory
+_PIP_PATH_OPTIONS = re.compile(r"^(?P<flag>-r|--requirement|-c|--constraint|-f|--find-links)(?P<sep>[\s=]+)(?P<path>\S+)")
+
+
+def _anchored(line, workdir):
+    """``line`` with a relative ``-r``/``-c``/``-f`` path made absolute from ``workdir``.
+
+    pip resolves those from the directory of the requirements file that holds
+    them; the module's requirements file is a temporary one, conda's sits next
+    to the environment file: the path names the same file either way.
+    """
+    match = _PIP_PATH_OPTIONS.match(line.strip())
+    if not workdir or not match or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", match.group("path")) \
+            or os.path.isabs(os.path.expanduser(match.group("path"))):
+        return line
+    return "%s%s%s%s" % (match.group("flag"), match.group("sep"), os.path.join(workdir, match.group("path")),
+                         line.strip()[match.end():])
+
+
+def pip_requirements_text(lines, install, workdir=None):
+    """A requirements file for pip: every option line and the lines of ``install``, in the order written.
+
+    Relative paths of ``-r``/``-c``/``-f`` start at ``workdir`` (the spec file's directory, as for conda).
+    """
+    wanted = set(install)
+    return "".join(_anchored(line, workdir) + "\n" for line in lines
+                   if line in wanted or pip_line(line)[0] == PIP_OPTION)
+
+
 _OPERATORS = frozenset(["==", "!=", "<=", ">=", "<", ">", "=", "~="])
+_EPOCH = re.compile(r"(?<=[<>=~\s,|])[0-9]+!(?=[0-9])")  # "1!" of "pkg>=1!2.0" is an epoch, not an operator
 
 
 def validate(desired):
@@ -202,16 +430,16 @@ def validate(desired):
             raise SpecError("invalid package spec %r: empty" % (spec,))
         if spec.strip().startswith("-"):
             raise SpecError("invalid package spec %r: starts with '-'" % spec)
-        for run in re.findall(r"[<>=!~]+", spec):
+        for run in re.findall(r"[<>=!~]+", _EPOCH.sub("", spec)):
             if run not in _OPERATORS:
                 raise SpecError("invalid package spec %r: %r is not an operator" % (spec, run))
         try:
-            parsed.append(MatchSpec.parse(spec.strip()))
+            parsed.append(MatchSpec.parse(spec))  # as given: a trailing newline is an error, not stripped
         except MatchSpecError as exc:
             raise SpecError("invalid package spec %r: %s" % (spec, exc.reason))
     for req in desired["pip"]:
-        info = parse_pip(req)
-        if info["spec"]:
+        kind, info = pip_line(req)
+        if kind == PIP_REQUIREMENT and info["spec"]:
             try:
                 VersionSpec(_pip_to_conda(info["spec"]))
             except MatchSpecError as exc:
@@ -256,10 +484,17 @@ def dependency_closure(records, roots):
 
 
 def pip_unsatisfied(requirements, dists):
-    """pip requirements that the installed distributions (``{normalized name: version}``) do not satisfy."""
+    """pip lines that the installed distributions (``{normalized name: version}``) do not satisfy.
+
+    Options are no requirement; a line without a name (a URL, a path, ``-e``) is never known to be satisfied.
+    """
     missing = []
     for req in requirements:
-        info = parse_pip(req)
+        kind, info = pip_line(req)
+        if kind != PIP_REQUIREMENT:
+            if kind == PIP_UNNAMED:  # no name to look for: pip decides
+                missing.append(req)
+            continue
         version = dists.get(info["name"])
         if version is None:
             missing.append(req)
@@ -296,7 +531,7 @@ def plan(records, desired, state="present", prune=False, pip_installed=None, pro
         decision["action"] = "create"
         decision["unsatisfied"] = list(desired["specs"]) if explicit is None else [
             "%s-%s-%s" % (e["name"], e["version"], e["build"]) for e in explicit]
-        decision["pip"] = list(desired["pip"])
+        decision["pip"] = pip_installs(desired["pip"])
         return decision
     if explicit is not None:
         decision["unsatisfied"] = ["%s-%s-%s" % (e["name"], e["version"], e["build"])
@@ -314,9 +549,28 @@ def plan(records, desired, state="present", prune=False, pip_installed=None, pro
         if explicit is not None:  # a lock file is the whole environment
             keep = set(e["name"] for e in explicit) | dependency_closure(records, list(protect))
         else:
-            keep = dependency_closure(records, list(roots) + list(protect) + (["python", "pip"] if desired["pip"] else []))
+            keep = dependency_closure(records, list(roots) + list(protect) + pip_roots(desired))
         decision["remove"] = sorted(r["name"] for r in records if r["name"] not in keep)
     return decision
+
+
+def pip_roots(desired):
+    """conda packages that pip requirements need kept: python, pip, and the conda packages that provide them.
+
+    A pip requirement met by a conda package (``pip: [numpy]`` beside conda's numpy)
+    keeps that package, or prune would remove it and pip would install it again.
+    """
+    if not desired.get("pip"):
+        return []
+    return ["python", "pip"] + [name for name in (_pip_name(line) for line in desired["pip"]) if name]
+
+
+def prune_error(desired, prune):
+    """Why ``prune`` cannot run with this request (it names no package: every package would go), or ``None``."""
+    if prune and not desired["specs"] and not desired.get("explicit"):
+        return ("prune needs a spec that names at least one package (python, packages or a spec file's "
+                "dependencies); with none it would remove every package of the environment")
+    return None
 
 
 def needs_change(decision):
@@ -424,7 +678,7 @@ def compare(records, desired, pip_installed=None, requested=None):
             else:
                 missing.append(spec)
         roots = spec_names(desired["specs"])
-    keep = dependency_closure(records, list(roots) + (["python", "pip"] if desired.get("pip") else []))
+    keep = dependency_closure(records, list(roots) + pip_roots(desired))
     extra = sorted(n for n in by_name if n not in keep)
     pip_missing = pip_unsatisfied(desired.get("pip") or [], pip_installed)
     return {"missing": missing, "unsatisfied": wrong, "extra": extra, "pip_unsatisfied": pip_missing,

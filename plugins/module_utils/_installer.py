@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, version_tuple
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, parse_umask, version_tuple
 
 DISTRIBUTIONS = ("miniconda", "miniforge")
 STATES = ("present", "latest", "absent")
@@ -267,12 +267,16 @@ def validate(params):
         python = "py313"
     if release == "latest" and distribution == "miniconda" and python is not None and source == "derived":
         raise InstallerError("python (%r) cannot be chosen with version=latest: Miniconda's latest installer has a fixed Python" % (python,))
-    umask = str(params.get("umask") or "0022")
-    if not re.match(r"^0?[0-7]{3}$", umask):
-        raise InstallerError("umask must be an octal string such as '0022', got %r" % (umask,))
+    try:
+        umask = parse_umask(params.get("umask") or "0022")
+    except ValueError as exc:
+        raise InstallerError(str(exc))
     mode = params.get("mode")
     if mode is not None and not re.match(r"^0?[0-7]{3,4}$", str(mode)):
         raise InstallerError("mode must be an octal string such as '2775', got %r" % (mode,))
+    lock_timeout = params.get("lock_timeout")
+    if lock_timeout is not None and lock_timeout < 0:
+        raise InstallerError("lock_timeout must be a number of seconds, 0 or more, got %r" % (lock_timeout,))
     for shell in params.get("init_shells") or []:
         if shell not in SHELLS:
             raise InstallerError("init_shells entries must be among %s, got %r" % (", ".join(SHELLS), shell))
@@ -284,7 +288,7 @@ def validate(params):
         "python": python,
         "source": source,
         "digest": digest,
-        "umask": int(umask, 8),
+        "umask": umask,
     }
 
 
@@ -375,6 +379,25 @@ def plan(current, state, release, target_release=None):
     return result("none", "conda %s is installed" % installed)
 
 
+def label_mismatch(wanted_conda, installed):
+    """What is wrong when an installer labelled ``wanted_conda`` installed conda ``installed``, or ``None``.
+
+    The label is the release the module was told (``version``) or read from the
+    installer (its name, its ``# VER:`` line). A wrong one would make every later
+    run decide to upgrade again, so an install that does not bring what it was
+    labelled fails instead of reporting success.
+    """
+    def significant(version):  # 26.7 and 26.7.0 are one version
+        parts = list(version_tuple(version))
+        while parts and parts[-1] == 0:
+            parts.pop()
+        return parts
+
+    if not wanted_conda or not installed or significant(installed) == significant(wanted_conda):
+        return None
+    return "claims conda %s but installed conda %s" % (wanted_conda, installed)
+
+
 def needs_installer(action):
     return action in ("install", "reinstall", "upgrade")
 
@@ -459,3 +482,12 @@ def without_init(text, prefix):
         new = re.sub(r"\n{3,}", "\n\n", new)
         new = new.rstrip("\n") + "\n" if new.strip() else ""
     return new
+
+
+def last_words(*outputs):
+    """``": <the last line the installer printed>"`` (stderr first), or ``""``: why it failed, in the message."""
+    for text in outputs:
+        lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+        if lines:
+            return ": %s" % lines[-1][-300:]
+    return ""

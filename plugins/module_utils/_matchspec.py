@@ -404,8 +404,32 @@ def _package_file_fields(spec, text):
     if len(pieces) != 3 or not all(pieces):
         raise MatchSpecError(spec, "cannot read name-version-build from the package file name")
     channel, subdir = _split_channel_subdir(location)
+    _check_name(spec, pieces[0])
     return {"name": pieces[0], "version": "==" + pieces[1], "build": pieces[2],
             "channel": channel or None, "subdir": subdir}
+
+
+#: conda package names: letters, digits, '_', '-', '.', not starting with '.' or '-' (a glob
+#: may use '*'; '^...$' is a regular expression)
+_NAME_RE = re.compile(r"^[A-Za-z0-9_*][A-Za-z0-9_.*-]*$")
+
+
+def _check_name(spec, name):
+    """Refuse a package name conda cannot have ('../../etc', 'a/b'), naming it."""
+    if name.startswith("^") and name.endswith("$") and len(name) > 2 and not any(c.isspace() for c in name):
+        _regex(name, spec)
+        return
+    if not _NAME_RE.match(name):
+        raise MatchSpecError(spec, "invalid package name %r: a name has only letters, digits, '_', '-' and '.', "
+                                   "and starts with a letter, a digit or '_'" % name)
+
+
+def _check_channel(spec, channel):
+    """A channel is a name ('conda-forge', 'pkgs/main'), '*', a URL or an absolute path; never '.' or '..' parts."""
+    if any(c.isspace() for c in channel):
+        raise MatchSpecError(spec, "invalid channel %r" % channel)
+    if "://" not in channel and set(channel.split("/")) & set([".", ".."]):
+        raise MatchSpecError(spec, "invalid channel %r: give a channel name or a URL" % channel)
 
 
 def _channel_matches(want, record_channel):
@@ -417,6 +441,8 @@ def _channel_matches(want, record_channel):
     """
     have = _split_channel_subdir(record_channel)[0]
     want = want.rstrip("/")
+    if want == "*":  # '*/linux-64::numpy': any channel
+        return True
     if not have:
         return False
     if want == "defaults":
@@ -473,6 +499,9 @@ class MatchSpec:
             return text
         if not isinstance(text, str):
             raise MatchSpecError(text, "a match spec must be a string")
+        bad = sorted(set(c for c in text if ord(c) < 32 or ord(c) == 127) - set("\t"))
+        if bad:
+            raise MatchSpecError(text, "control character %s in the spec" % ", ".join(repr(c) for c in bad))
         body = text.split("#", 1)[0].strip()
         if not body:
             raise MatchSpecError(text, "empty spec")
@@ -506,7 +535,11 @@ class MatchSpec:
         channel, subdir = fields.pop("channel", channel), fields.pop("subdir", subdir)
         if channel and "::" in channel:
             raise MatchSpecError(spec, "invalid channel %r" % channel)
-        return {"name": fields.pop("name", name), "version": fields.pop("version", version),
+        name = fields.pop("name", name)
+        _check_name(spec, name)
+        if channel:
+            _check_channel(spec, channel)
+        return {"name": name, "version": fields.pop("version", version),
                 "build": fields.pop("build", build) or None, "channel": channel or None,
                 "subdir": subdir or None, "extra": fields}
 

@@ -5,10 +5,11 @@
 # Do not use this from other collections or standalone plugins/modules!
 """NVIDIA GPU and driver detection: parsers for what nvidia-smi, /proc and /sys say, and the driver-to-CUDA table.
 
-Everything but the ``read_*`` helpers is pure (text in, data out), so that the
-module stays thin and the parsing is tested on recorded output. The ``read_*``
-helpers only read files below a given root (``/proc``, ``/sys``), which lets
-tests point them at a fake tree.
+Everything but the ``read_*`` helpers and :func:`run_bounded` is pure (text in,
+data out), so that the module stays thin and the parsing is tested on recorded
+output. The ``read_*`` helpers only read files below a given root (``/proc``,
+``/sys``), which lets tests point them at a fake tree; :func:`run_bounded` runs
+nvidia-smi with a deadline of its own, since a wedged driver can hang it forever.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import signal
+import subprocess
 
 NVIDIA_PCI_VENDOR = "0x10de"
 
@@ -232,6 +235,31 @@ def smi_rejected_field(out, err, field="compute_cap"):
     """Whether nvidia-smi refused ``field`` (``Field "compute_cap" is not a valid field to query.``)."""
     text = "%s\n%s" % (out or "", err or "")
     return ('"%s"' % field) in text and "not a valid field" in text
+
+
+def run_bounded(argv, timeout, env=None):
+    """Run ``argv`` for at most ``timeout`` seconds; return ``(rc, out, err)``, ``rc`` ``None`` when it timed out.
+
+    The program runs in a session of its own, so that on timeout the whole group
+    (nvidia-smi and anything it started) gets SIGKILL. Its output is then read
+    for one more second at most: a process stuck in the kernel (a hung driver)
+    does not die, and the module must return anyway.
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, start_new_session=True, close_fds=True)
+    try:
+        out, err = proc.communicate(timeout=max(timeout, 0.001))
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            out, err = proc.communicate(timeout=1)
+        except subprocess.TimeoutExpired:
+            out, err = b"", b""
+        return None, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 # --- /proc and /sys -------------------------------------------------------------------------------------------

@@ -16,6 +16,16 @@ description:
   - Only the top-level blocks of the keys it changes are rewritten. Comments, blank lines, unmanaged keys and their
     layout are kept verbatim; the file is written atomically (temporary file, fsync, rename) and only when a value
     changes, keeping its owner and mode.
+  - A symlinked file is updated through the link, as M(ansible.builtin.copy) with C(follow=true) does. The file it
+    points to is replaced in its own directory, with its owner and mode, and the link stays. A dangling link, or
+    (when running as root) a link that a non-root user made to another user's file, is refused.
+  - A file this module cannot write as the user it runs as (O(scope=global) without root, another user's file) fails
+    the task with the reason before anything is changed, in check mode too.
+  - Values are checked against the types conda gives its settings (booleans, integers, numbers, strings, lists and
+    mappings of strings); a value conda could not load, null, a control character or line break in any string, and
+    a channel name that is empty or holds spaces fail the task, naming the key, and nothing is written.
+  - A file that is not a mapping of settings (a list or a scalar at its top level, control characters, bytes that
+    are not UTF-8), or that is not a regular file, fails the task and is left as it is.
   - A converged run reads the file and the installation's C(conda-meta) only; it starts no conda process.
   - The module reads and writes the YAML subset that C(.condarc) files hold in practice with the standard library
     (block mappings and sequences, one-line flow collections, quoted and plain scalars, comments; YAML 1.2 core
@@ -39,7 +49,8 @@ attributes:
 options:
   scope:
     description:
-      - Which file to manage. V(system) is C(<prefix>/.condarc) (what C(conda config --system) writes),
+      - Which file to manage. V(system) is C(<prefix>/.condarc) (what C(conda config --system) writes; O(prefix)
+        must be a conda installation, with C(conda-meta/history), C(bin/conda) and a conda package record),
         V(global) is C(/etc/conda/.condarc) (read by every installation on the host), V(user) is C(~/.condarc) of
         O(user) (or of the user the module runs as), V(path) is O(path).
     type: str
@@ -64,8 +75,9 @@ options:
         C(notify_outdated_conda), C(always_yes), C(override_channels_enabled), C(custom_channels)).
       - Each value replaces the key's whole value (lists and mappings included). Setting a key removes its aliases
         from the file (conda refuses two names of one setting in a file).
-      - A key conda does not know fails the task and nothing is written, unless O(validate_keys=false) or the key is in
-        O(extra_keys).
+      - A key conda does not know fails the task (naming the closest known keys) and nothing is written, unless
+        O(validate_keys=false) or the key is in O(extra_keys). A name that is not letters, digits, C(_) and C(-) always
+        fails.
       - C(auto_activate) and C(auto_activate_base) here mean O(auto_activate).
     type: dict
     default: {}
@@ -150,8 +162,10 @@ notes:
   - Comments inside a block that the module rewrites are lost; a comment on the key's own line (such as C(#!final)) is kept.
   - For O(scope=user) on behalf of another user, run the task as that user (C(become_user)) so that files and ToS
     records belong to them.
-  - Credentials given in O(settings) (for example in C(proxy_servers)) are masked in the module's output, but the task
-    should still use C(no_log) to keep them out of the invocation logged on the host.
+  - Credentials in URLs anywhere in the options (O(settings), for example C(proxy_servers), O(channels), O(mirror)) are
+    masked (C(********)) in the results, the diff, messages, the invocation and what the module logs on the host; a
+    file that holds one is written with mode C(0600). The value of O(mirror.password) and O(mirror.token) is never
+    shown.
 requirements:
   - A conda installation for O(scope=system), O(auto_activate) and O(accept_anaconda_tos).
 """
@@ -253,11 +267,13 @@ import glob
 import json
 import os
 import pwd
-import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils import _condarc as rc
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import conda_version, find_record, version_tuple
+from ansible_collections.condafleet.conda.plugins.module_utils import _files as files
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
+    conda_version, find_record, installation_error, version_tuple)
+from ansible_collections.condafleet.conda.plugins.module_utils._secrets import has_secrets
 
 TOS_PLUGIN = "conda-anaconda-tos"
 GLOBAL_CONDARC = "/etc/conda/.condarc"
@@ -272,38 +288,43 @@ def target_path(module):
         module.fail_json(msg="path is only used with scope=path")
     # "~" of the invoking user: $HOME, else the passwd entry (ansible-test's sanity test
     # use-argspec-type-path refuses os.path's "~" helper outside type=path options)
-    home = os.environ["HOME"] if "HOME" in os.environ else pwd.getpwuid(os.getuid()).pw_dir
+    home = os.environ.get("HOME")
+    if not home and not p["user"]:
+        try:
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except KeyError:
+            if p["scope"] == "user":
+                module.fail_json(msg="scope=user: uid %d has no passwd entry and HOME is not set; give user" % os.getuid())
     if p["user"]:
         try:
             home = pwd.getpwnam(p["user"]).pw_dir
         except KeyError:
             module.fail_json(msg="no such user: %s" % p["user"])
     if p["scope"] == "system":
-        if not os.path.isdir(p["prefix"]):
-            module.fail_json(msg="prefix %s is not a directory" % p["prefix"])
+        # <prefix>/.condarc is only written into what conda and its installer made (positive evidence)
+        problem = installation_error(p["prefix"])
+        if problem:
+            module.fail_json(msg="scope=system: %s. Nothing was written." % problem)
         return os.path.join(p["prefix"], ".condarc"), home
     if p["scope"] == "global":
         return GLOBAL_CONDARC, home
     if p["scope"] == "user":
         return os.path.join(home, ".condarc"), home
+    if not os.path.isabs(p["path"]):  # relative to whatever directory the module happens to run in
+        module.fail_json(msg="path must be absolute, got %r. Nothing was written." % p["path"])
     return p["path"], home
 
 
-def read_text(module, path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8"), os.stat(path)
-    except FileNotFoundError:
-        return "", None
-    except (OSError, UnicodeDecodeError) as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, exc))
+def installation_python(module):
+    """The installation's Pythons that can read YAML as conda does (``[]`` without a prefix)."""
+    prefix = module.params["prefix"]
+    python = [os.path.join(prefix, "bin", name) for name in ("python3", "python")] if prefix else []
+    return [exe for exe in python if os.access(exe, os.X_OK)]
 
 
 def external_read(module, path, why):
     """Ask the installation's own Python (ruamel.yaml, as conda) for the data of ``path``."""
-    prefix = module.params["prefix"]
-    python = [os.path.join(prefix, "bin", name) for name in ("python3", "python")] if prefix else []
-    python = [exe for exe in python if os.access(exe, os.X_OK)]
+    python = installation_python(module)
     if not python:
         module.fail_json(msg="%s uses YAML this module does not read by itself (%s); give the prefix of a conda "
                              "installation whose Python can read it, or simplify the file" % (path, why))
@@ -313,15 +334,25 @@ def external_read(module, path, why):
         answer = json.loads(out)
     except ValueError:
         answer = None
+    if code == 0 and isinstance(answer, dict) and not isinstance(answer.get("data") or {}, dict):
+        module.fail_json(msg="%s is not a mapping of settings: %s reads %s at its top level. Nothing was written."
+                             % (path, answer.get("reader"), "a list" if isinstance(answer["data"], list) else "a scalar"))
+    if code == 0 and isinstance(answer, dict) and answer.get("conda_error"):
+        module.fail_json(msg="%s cannot be read by conda's own configuration loader (%s); fix or remove it first. "
+                             "Nothing was written." % (path, answer["conda_error"]))
     if code != 0 or not isinstance(answer, dict) or not isinstance(answer.get("data") or {}, dict):
         module.fail_json(msg="%s could not be read as a YAML mapping (%s)" % (path, why), rc=code,
-                         stderr=rc.mask(err), cmd=[python[0], "-c", "<reader>", path])
+                         stderr=err, cmd=[python[0], "-c", "<reader>", path])
     return answer["data"] or {}, answer["reader"]
 
 
 def read_current(module, doc, path, needed):
     """Current data, which reader was used, and why the file may not be rewritten (None if it may)."""
     opaque = doc.opaque(needed)
+    if not opaque and doc.opaque() and installation_python(module):
+        # a block this module leaves as it is may still be YAML conda cannot read (tabs, deep nesting):
+        # conda's reader says so before anything is written, instead of conda ignoring the rewritten file
+        opaque = doc.opaque()
     if not doc.problem and not opaque:
         return doc.data(), "builtin", None
     data, reader = external_read(module, path, doc.problem or "; ".join("%s: %s" % kv for kv in opaque.items()))
@@ -372,44 +403,41 @@ def accept_tos(module, urls, home):
     cmd += level[module.params["scope"]]
     code, out, err = module.run_command(cmd, expand_user_and_vars=False)
     if code != 0:
-        module.fail_json(msg="conda tos accept failed", rc=code, stdout=rc.mask(out), stderr=rc.mask(err), cmd=cmd)
+        module.fail_json(msg="conda tos accept failed", rc=code, stdout=out, stderr=err, cmd=cmd)
     left = [url for url in urls if not rc.tos_accepted(tos_records(tos_roots(module, home)), url)]
     if left:
         module.fail_json(msg="conda tos accept left no acceptance record for %s" % ", ".join(left), cmd=cmd)
 
 
-def write_atomic(module, path, text, mode, stat):
-    """Write through a temporary file in the same directory: fsync, keep owner, rename."""
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".condarc.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        owner = (stat.st_uid, stat.st_gid) if stat else None
-        if owner is None and module.params["scope"] == "user" and module.params["user"] and os.geteuid() == 0:
-            entry = pwd.getpwnam(module.params["user"])
-            owner = (entry.pw_uid, entry.pw_gid)
-        if owner and owner != (os.geteuid(), os.getegid()):
-            os.chown(tmp, owner[0], owner[1])
-        os.rename(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        module.fail_json(msg="cannot write %s: %s" % (path, exc))
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+def new_owner(module):
+    """(uid, gid) a new file gets: the user's for scope=user on their behalf, else the running user's."""
+    if module.params["scope"] == "user" and module.params["user"]:
+        entry = pwd.getpwnam(module.params["user"])
+        return entry.pw_uid, entry.pw_gid
+    return None
+
+
+def check_request(module):
+    """Key names before anything is read: identifiers only; unknown ones (typos) named with the closest keys."""
+    p = module.params
+    keys = list(p["settings"]) + list(p["remove_keys"]) + list(p["extra_keys"])
+    bad = rc.bad_key_names(keys)
+    if bad:
+        module.fail_json(msg="Not a conda setting name: %s (names are letters, digits, '_' and '-'). Nothing was "
+                             "written." % ", ".join(json.dumps(str(key)) for key in bad))
+    if p["validate_keys"]:
+        unknown = rc.unknown_keys(list(p["settings"]) + list(p["remove_keys"]), p["extra_keys"])
+        if unknown:
+            hints = ["%r: did you mean %s?" % (key, " or ".join(repr(s) for s in rc.suggest(key, p["extra_keys"])))
+                     for key in unknown if rc.suggest(key, p["extra_keys"])]
+            module.fail_json(msg="Unknown key: %s. CondaKeyError: %s: unknown parameter.%s Nothing was written; list "
+                                 "plugin keys in extra_keys or set validate_keys=false." % (
+                                     ", ".join(repr(k) for k in unknown), ", ".join(repr(k) for k in unknown),
+                                     "".join(" " + hint for hint in hints)))
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskedModule(
         argument_spec=dict(
             scope=dict(type="str", default="system", choices=["system", "global", "user", "path"]),
             prefix=dict(type="path"),
@@ -437,17 +465,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    for secret in rc.secrets_in(p["settings"]):  # credentials typed into settings are hidden like no_log values
-        module.no_log_values.add(secret)
 
     path, home = target_path(module)
     version = conda_version(p["prefix"]) if p["prefix"] else None
-    if p["validate_keys"]:
-        unknown = rc.unknown_keys(list(p["settings"]) + list(p["remove_keys"]), p["extra_keys"])
-        if unknown:
-            module.fail_json(msg="Unknown key: %s. CondaKeyError: %s: unknown parameter. Nothing was written; list "
-                                 "plugin keys in extra_keys or set validate_keys=false." % (
-                                     ", ".join(repr(k) for k in unknown), ", ".join(repr(k) for k in unknown)))
+    check_request(module)
     request = dict(settings=p["settings"], channels=p["channels"], channels_mode=p["channels_mode"],
                    no_defaults=p["no_defaults"], auto_activate=p["auto_activate"], mirror=p["mirror"],
                    remove_keys=p["remove_keys"], auto_activate_key=None)
@@ -461,10 +482,16 @@ def main():
     except rc.CondarcError as exc:
         module.fail_json(msg=str(exc))
 
-    text, stat = read_text(module, path)
+    try:
+        text, stat = files.read_text(path)
+    except files.FileError as exc:
+        module.fail_json(msg="%s. Nothing was written." % exc)
     # A byte-order mark is not part of the first key (conda's reader skips it too); it is written back as found.
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     text = text[len(bom):]
+    problem = rc.file_problem(text)
+    if problem:
+        module.fail_json(msg="%s %s; it is left as it is. Nothing was written." % (path, problem))
     doc = rc.parse(text)
     needed = set(name for key in wanted for name in rc.alias_group(key))
     if p["prefix"] and find_record(p["prefix"], TOS_PLUGIN):  # what the ToS decision reads
@@ -496,22 +523,29 @@ def main():
                              "channels). Nothing was written." % (", ".join(missing_tos), p["prefix"], TOS_PLUGIN))
 
     old_mode = (stat.st_mode & 0o7777) if stat else None
-    mode = 0o600 if rc.has_secrets(new_text) else (old_mode if old_mode is not None else 0o644)
+    mode = 0o600 if has_secrets(new_text) else (old_mode if old_mode is not None else 0o644)
     write = bool(updates)
     changed = write or bool(missing_tos) or (stat is not None and mode != old_mode)
+    if write or (stat is not None and mode != old_mode):  # in check mode too: the prediction says the run would fail
+        problem = files.write_problem(path, new_owner(module))
+        if problem:
+            module.fail_json(msg="%s. Nothing was written." % problem)
     if not module.check_mode:
         if missing_tos:
             accept_tos(module, missing_tos, home)
-        if write:
-            write_atomic(module, path, bom + new_text, mode, stat)
-        elif stat is not None and mode != old_mode:
-            os.chmod(path, mode)
+        try:
+            if write:
+                files.write_atomic(path, (bom + new_text).encode("utf-8"), mode, new_owner(module))
+            elif stat is not None and mode != old_mode:
+                files.chmod(path, mode)
+        except files.FileError as exc:
+            module.fail_json(msg=str(exc))
 
     managed = [key for key in needed if key in wanted or key in updates]
     result = dict(
         changed=changed, path=path, changed_keys=list(updates), conda_version=version, reader=reader,
         tos_channels=missing_tos,
-        values=dict((key, rc.mask(after[key])) for key in sorted(managed) if key in after and after[key] is not rc.OPAQUE),
+        values=dict((key, after[key]) for key in sorted(managed) if key in after and after[key] is not rc.OPAQUE),
     )
     if stat is not None or write:
         result["mode"] = "%04o" % mode
@@ -519,7 +553,7 @@ def main():
         result["auto_activate_key"] = request["auto_activate_key"]
     if module._diff and changed:
         result["diff"] = dict(before_header=path, after_header=path,
-                              before=rc.mask(text), after=rc.mask(new_text))
+                              before=text, after=new_text)
     module.exit_json(**result)
 
 

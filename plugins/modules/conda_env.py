@@ -24,6 +24,11 @@ description:
     C(exception_name) and message; if the failed run left the environment changed, the module rolls it back to the
     revision it had (C(conda install --revision)), and a half-created environment is removed.
   - Runs on one host are serialized by a lock on the installation (C(<prefix>/conda-meta/.condafleet.lock)).
+  - Before C(conda create) runs, the module writes a marker (C(<env>/conda-meta/.condafleet-create)) and removes it
+    once conda has created the environment. A directory holding that marker, or package records conda wrote in
+    C(conda-meta/) without the C(conda-meta/history) conda writes last (a create that was killed half-way), is a
+    half-made environment - V(present) removes it and creates it again, V(absent) removes it. Anything else that is
+    not a conda environment (a file, user files, an empty C(conda-meta/) beside them) is refused, never changed.
 author:
   - condafleet.conda contributors (@condafleet)
 attributes:
@@ -32,7 +37,8 @@ attributes:
     description:
       - When something is not satisfied, the prediction comes from conda's own C(--dry-run --json) (create or
         install); nothing is changed and no lock is taken. Lock files, removals and pruning are predicted from disk.
-        pip requirements are reported, not dry-run.
+        pip requirements are reported, not dry-run; a pip line without a package name (C(-e), C(-r), a URL or a
+        path) is always reported as to be installed.
   diff_mode:
     support: full
     description: The package list (C(name version build)) before and after; predicted in check mode.
@@ -48,10 +54,12 @@ options:
       - As conda, refuses names with C(/), a space, C(#), C(:) or a control character, before anything runs.
     type: str
   path:
-    description: Path of the environment (C(conda -p)). Mutually exclusive with O(name).
+    description:
+      - Absolute path of the environment (C(conda -p)). Mutually exclusive with O(name).
+      - A relative path is refused before anything runs (it would land relative to wherever the module runs).
     type: path
   prefix:
-    description: The conda installation (base prefix) whose conda runs the transactions.
+    description: The conda installation (base prefix) whose conda runs the transactions. An absolute path.
     type: path
     default: /opt/conda
   executable:
@@ -62,7 +70,9 @@ options:
       - V(present) creates the environment if missing and installs what does not satisfy the spec.
       - V(latest) also asks conda to update the requested packages to the newest versions the specs allow
         (this runs conda on every run; it reports a change only when conda changed something).
-      - V(absent) removes the environment. Only an environment of this installation is removed, never base.
+      - V(absent) removes the environment. Only an environment of this installation is removed, never base (one
+        under C(<prefix>/envs), listed in C(~/.conda/environments.txt) by this installation's conda, or a half-made
+        one whose create marker names this installation).
     type: str
     choices: [present, latest, absent]
     default: present
@@ -70,17 +80,28 @@ options:
     description: Python version, for example V(3.11) (C(python=3.11)) or V(>=3.10).
     type: str
   packages:
-    description: conda match specs, for example V(numpy), V(pandas=2.2), V(scikit-learn>=1.3,<2), V(conda-forge::opencv).
+    description:
+      - conda match specs, for example V(numpy), V(pandas=2.2), V(scikit-learn>=1.3,<2), V(conda-forge::opencv),
+        V(*/linux-64::numpy) (any channel, that subdir).
+      - Every spec is checked before conda runs (package names have only letters, digits, C(_), C(-) and C(.); no
+        control characters; a channel is a name, an absolute path or a URL); the error names the bad spec.
     type: list
     elements: str
     default: []
   pip:
     description:
       - pip requirements installed with the environment's pip after the conda transaction (V(name), V(name==1.0),
-        V(name>=1,<2)). Entries starting with C(-) are pip options (for example C(--index-url https://...)),
-        as in the C(pip:) section of an environment.yml.
-      - Satisfied requirements are read from C(site-packages/*.dist-info); pip runs only when one is not satisfied.
-        pip packages are never removed.
+        V(name>=1,<2)), lines of a requirements file as in the C(pip) section of an environment.yml. pip options
+        (for example C(--index-url https://...)), C(-e path), C(-r file), URLs, VCS references
+        (C(git+https://...)), local paths and C(--hash=...) reach pip as written, in a requirements file (as conda
+        hands them to pip), never on its command line. Relative paths start at the directory of O(spec_file)
+        (with O(spec_content), at the working directory of the module).
+      - Satisfied requirements are read from C(site-packages) (C(*.dist-info) and C(*.egg-info)); a requirement is
+        met by any installed distribution whose name (PEP 503 normalized) and version satisfy it, whatever installed
+        it (a conda package such as C(numpy) ships its own C(dist-info)). pip runs only when a named requirement is
+        not satisfied, or for a line without a package name (C(-e), C(-r), a URL or a path), which pip is given on
+        every run (it reports a change only when the installed distributions changed). pip packages are never
+        removed.
     type: list
     elements: str
     default: []
@@ -99,6 +120,14 @@ options:
       - Path, on the managed host, of an C(environment.yml) or of an C(@EXPLICIT) lock file.
       - The file's C(name) and C(prefix) are ignored (O(name) or O(path) says which environment); its
         C(variables) are ignored with a warning.
+      - An environment.yml is read as conda 26.7 reads it, with conda's warnings as module warnings. Top-level keys
+        other than C(name), C(channels), C(dependencies), C(prefix) and C(variables) are ignored; a C(pip) section
+        without C(pip) in the dependencies adds C(pip); of several C(pip) sections only the last counts;
+        C($VAR) and C(${VAR}) in C(channels) are expanded from the managed node's environment and O(environment).
+        Selector comments (C(# [win])) are comments, which conda does not evaluate.
+      - YAML the module's own reader does not read with certainty (anchors, block scalars, tags) is read by the
+        Python of the installation at O(prefix) with conda's loader. What conda would read as something other than
+        what is written (a string for C(channels), read one character at a time) is refused with a message.
       - With a lock file the environment gets exactly the listed builds (C(conda create/install --file)); combine
         with O(prune) to also remove packages the lock file does not list.
     type: path
@@ -110,6 +139,10 @@ options:
     description:
       - Remove packages that are neither requested nor needed, through their C(depends), by what is requested.
         In the base environment, conda and what it needs are always kept.
+      - With O(pip) requirements, C(python), C(pip) and the conda packages that meet a pip requirement (by name) are
+        kept, with what they need.
+      - Refused when the spec names no package (no O(python), O(packages), spec file dependencies or lock entries), as
+        it would remove every package.
     type: bool
     default: false
   environment:
@@ -122,10 +155,28 @@ options:
     description: Seconds to wait for another run on this installation to finish.
     type: int
     default: 600
+  umask:
+    description:
+      - The umask the conda and pip processes run with, as an octal string (as in M(condafleet.conda.conda_install)).
+      - The default V(0022) makes environments readable by every user of a shared installation whatever the umask
+        of the account Ansible runs as (with V(0027) they would be C(750)/C(640)); V(0002) also makes them group-writable;
+        V(0077) keeps them private.
+    type: str
+    default: "0022"
 notes:
   - The module never changes the base environment's C(conda) package unless O(packages) names it (it pins
     C(conda) to the installed version through C(CONDA_PINNED_PACKAGES)).
   - O(prune) with packages to install runs two conda processes (install, then remove what is no longer needed).
+  - Credentials in channel URLs (C(https://user:password@host/channel), C(https://host/t/TOKEN/channel)) stay off
+    conda's command line and out of the files conda writes readable by all (C(conda-meta/history), C(pkgs/urls.txt),
+    C(pkgs/cache/)). conda is given the URL without them, and the credentials in a netrc file (E(NETRC)) and an
+    anaconda token directory (E(BINSTAR_CONFIG_DIR)) that only the module's user can read, removed when the module
+    ends. The user's own C(~/.netrc) and anaconda tokens still apply after them. A password a netrc file cannot carry
+    (white space, a backslash, a leading C(")), or two logins for one host, stay in the URL, with a warning.
+  - pip index URLs (C(--index-url), C(-i)) reach pip through a requirements file readable only by the module's user.
+  - Credentials in channel URLs, pip index URLs and O(environment) values (proxies, C(PIP_INDEX_URL)) are masked
+    (C(********)) in C(cmd), C(commands), messages, conda's and pip's output, the invocation and what the module
+    logs on the host.
 requirements:
   - A conda installation (conda 23.x or later; tested with the behaviour of conda 26.7).
 seealso:
@@ -235,37 +286,52 @@ rolled_back:
   description: Whether a failed run's changes were undone.
   returned: failure
   type: bool
+found:
+  description: What was at the environment's path when it was a half-made environment (removed, then created again
+    or left removed).
+  returned: when a half-made environment was found
+  type: str
+  sample: a half-made environment (a create this collection started, 1 package record, no conda-meta/history)
 """
 
 import os
 import shutil
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.condafleet.conda.plugins.module_utils import _channel_auth
+from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
     CondaError,
     CondaRunner,
     InstallationLock,
     LockTimeout,
     conda_meta_records,
+    dist_versions,
+    environment_state,
     environments,
     history_revision,
     installation_error,
-    is_conda_prefix,
     meta_fingerprint,
     package_records,
     parse_actions,
-    pip_dists,
+    parse_umask,
+    read_text_file,
+    remove_create_marker,
+    write_create_marker,
 )
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
+    EXTERNAL_READER,
     SpecError,
     delta,
     desired_state,
+    external_answer,
     env_name_error,
     needs_change,
     package_lines,
+    pip_requirements_text,
+    pip_unsatisfied,
     plan,
     predict,
+    prune_error,
     spec_names,
     transaction_actions,
     validate,
@@ -288,11 +354,32 @@ def resolve_target(base, name, path):
     return target, os.path.realpath(target) == os.path.realpath(base)
 
 
-def channel_args(desired):
+def input_error(params):
+    """Why the options cannot be used, before anything is read or run, or ``None``."""
+    name = params["name"]
+    if name is not None and env_name_error(name):
+        return env_name_error(name)
+    for option in ("path", "prefix"):
+        if params[option] is not None and not os.path.isabs(params[option]):
+            return "%s must be an absolute path, got %r" % (option, params[option])
+    try:
+        parse_umask(params["umask"])
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def channel_args(desired, channels=None):
+    """``--override-channels`` and ``-c`` for each channel (``channels``: the URLs cleaned of credentials)."""
     args = ["--override-channels"] if desired["override_channels"] else []
-    for channel in desired["channels"]:
+    for channel in desired["channels"] if channels is None else channels:
         args += ["-c", channel]
     return args
+
+
+def unlink_all(records):
+    """The unlink list of removing every package of ``records``."""
+    return [dict(name=r["name"], version=str(r["version"]), build=r.get("build", ""), channel="") for r in records]
 
 
 class EnvRun:
@@ -305,11 +392,14 @@ class EnvRun:
         self.base = params["prefix"]
         self.executable = params["executable"] or os.path.join(self.base, "bin", "conda")
         self.target, self.is_base = resolve_target(self.base, params["name"], params["path"])
-        self.runner = CondaRunner(module, self.executable, environ=params["environment"])
+        self.umask = parse_umask(params["umask"])
+        self.runner = CondaRunner(module, self.executable, environ=params["environment"], umask=self.umask)
         self.main_cmd = None
         self.link, self.unlink, self.pip_done = [], [], []
         self.lock_file = None
         self.warnings = []
+        self.half_made = None  # environment_state() of a half-made environment at the target
+        self.auth = None  # _channel_auth.plan() of the channels
 
     # -- inputs ------------------------------------------------------------
 
@@ -317,27 +407,62 @@ class EnvRun:
         text = None
         if self.params["spec_file"]:
             try:
-                with open(self.params["spec_file"], "r", encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as exc:
-                self.module.fail_json(msg="cannot read spec_file %s: %s" % (self.params["spec_file"], exc))
+                text = read_text_file(self.params["spec_file"], "spec_file")
+            except ValueError as exc:
+                self.module.fail_json(msg=str(exc), prefix=self.target)
         elif self.params["spec_content"] is not None:
             text = self.params["spec_content"]
+        environ = dict(os.environ)
+        environ.update(self.params["environment"])
         try:
-            desired = desired_state(self.params, text)
+            desired = desired_state(self.params, text, self.external_read, environ)
             validate(desired)
         except SpecError as exc:
             self.module.fail_json(msg=str(exc), prefix=self.target)
+        self.warnings += [warning["msg"] for warning in desired["warnings"]]
+        problem = prune_error(desired, self.params["prune"]) if self.params["state"] != "absent" else None
+        if problem:
+            self.module.fail_json(msg=problem, prefix=self.target)
         if desired["variables"]:
             self.warnings.append("the environment file's variables are not applied by conda_env")
+        self.channel_auth(desired["channels"])
         if desired["explicit"] is not None:
             if self.params["spec_file"]:
                 self.lock_file = self.params["spec_file"]
             else:
                 self.lock_file = os.path.join(self.module.tmpdir, "condafleet-explicit.txt")
-                with open(self.lock_file, "w", encoding="utf-8") as handle:
+                # its URLs may carry tokens: readable by this user only
+                with os.fdopen(os.open(self.lock_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                               encoding="utf-8") as handle:
                     handle.write(text)
         return desired
+
+    def channel_auth(self, channels):
+        """Move the channels' credentials off conda's command line into private files conda reads."""
+        self.auth = _channel_auth.plan(channels)
+        for index, why in self.auth.kept:
+            self.warnings.append("the credentials of channel %s reach conda's command line and the files conda "
+                                 "writes, because %s" % (channels[index], why))
+        environ = dict(os.environ)
+        environ.update(self.params["environment"])
+        try:
+            self.runner.conda_environ.update(_channel_auth.write_files(self.auth, self.module.tmpdir, environ))
+        except OSError as exc:
+            self.module.fail_json(msg="cannot write the channels' credentials to a private file: %s" % exc,
+                                  prefix=self.target)
+
+    def external_read(self, text, why):
+        """The spec file's YAML as the installation's conda reads it (what the built-in reader cannot read)."""
+        python = os.path.join(self.base, "bin", "python")
+        if not os.access(python, os.X_OK):
+            raise SpecError("the environment file uses YAML this module does not read by itself (%s), and %s has "
+                            "no Python to read it; simplify the file" % (why, self.base))
+        path = os.path.join(self.module.tmpdir, "condafleet-environment.yml")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(text)
+        code, out, dummy = self.module.run_command([python, "-c", EXTERNAL_READER, path], expand_user_and_vars=False,
+                                                   environ_update={"PYTHONNOUSERSITE": "1"})
+        return external_answer(code, out, why)
 
     def quick_names(self, desired):
         """Names whose records the converged check must parse, or ``None`` for all of them.
@@ -353,11 +478,15 @@ class EnvRun:
         return names
 
     def read(self, full_names=None):
-        if is_conda_prefix(self.target):
+        """The environment's records; ``None`` when it must be created (absent, or half-made: ``self.half_made``)."""
+        state = environment_state(self.target)
+        if state["state"] == "environment":
             return package_records(self.target, full_names)
-        if os.path.exists(self.target) and (not os.path.isdir(self.target) or os.listdir(self.target)):
-            self.module.fail_json(msg="%s exists and is not a conda environment; refusing to touch it" % self.target,
-                                  prefix=self.target)
+        if state["state"] == "foreign":
+            self.module.fail_json(msg="%s exists and is not a conda environment (%s); refusing to touch it"
+                                  % (self.target, state["found"]), prefix=self.target)
+        if state["state"] == "incomplete":
+            self.half_made = state
         return None
 
     def protect(self, records):
@@ -387,12 +516,41 @@ class EnvRun:
         args = ["create" if action == "create" else "install", "-p", self.target]
         if action == "update":
             args.append("--update-specs")
-        return args + channel_args(desired) + decision["specs"]
+        return args + channel_args(desired, self.auth.channels if self.auth else None) + decision["specs"]
+
+    def start_create(self):
+        """Before ``conda create``: remove a half-made environment, then mark the new one as this collection's."""
+        if self.half_made:
+            self.remove_tree()
+        old = os.umask(self.umask)
+        try:
+            write_create_marker(self.target, self.base)
+        except OSError as exc:
+            self.module.fail_json(msg="cannot create %s: %s" % (self.target, exc.strerror or exc), prefix=self.target)
+        finally:
+            os.umask(old)
+
+    def remove_tree(self):
+        try:
+            shutil.rmtree(self.target)
+        except OSError as exc:
+            self.module.fail_json(msg="cannot remove the half-made environment at %s: %s" % (self.target, exc),
+                                  prefix=self.target, found=self.half_made["found"])
 
     def pip_argv(self, desired, requirements):
+        """pip with a requirements file of the option lines and ``requirements``, as conda runs pip.
+
+        Lines reach pip as written (``-e path``, URLs, ``--hash=...``) and stay off the command line.
+        """
+        path = os.path.join(self.module.tmpdir, "condafleet-pip-requirements.txt")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(pip_requirements_text(desired["pip"], requirements, self.pip_workdir()))
         python = os.path.join(self.target, "bin", "python")
-        return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"] + \
-            desired["pip_options"] + requirements
+        return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", path]
+
+    def pip_workdir(self):
+        """Where relative paths of pip lines (``-e .``, ``-r requirements.txt``) start: the spec file's directory."""
+        return os.path.dirname(os.path.abspath(self.params["spec_file"])) if self.params["spec_file"] else os.getcwd()
 
     # -- check mode --------------------------------------------------------
 
@@ -438,7 +596,11 @@ class EnvRun:
             if decision["action"]:
                 args = self.transaction_args(decision, desired)
                 self.main_cmd = self.runner.argv(args)
+                if decision["action"] == "create":
+                    self.start_create()
                 answer = self.runner.json(args, environ=pins)
+                if decision["action"] == "create":
+                    remove_create_marker(self.target)
                 if answer:
                     actions = parse_actions(answer)
                 else:  # conda did the work and printed nothing (lock files): read it from disk
@@ -453,13 +615,14 @@ class EnvRun:
                     self.main_cmd = self.main_cmd or self.runner.argv(args)
                     answer = self.runner.json(args, environ=pins)
                     self.unlink += parse_actions(answer)["unlink"]
-            requirements = decision["pip"] if existed else list(desired["pip"])
+            # what conda just installed may meet a pip requirement (its packages ship dist-info)
+            requirements = pip_unsatisfied(desired["pip"], dist_versions(self.target)) if desired["pip"] else []
             if requirements:
                 argv = self.pip_argv(desired, requirements)
                 self.runner.commands.append(argv)
                 env = dict(self.runner.environ)
                 env.update({"PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-                rc, out, err = self.module.run_command(argv, environ_update=env, expand_user_and_vars=False)
+                rc, out, err = self.runner.command(argv, env, cwd=self.pip_workdir())
                 if rc != 0:
                     raise CondaError("pip failed (rc %s): %s" % (rc, (err or out).strip()[-2000:]), cmd=argv, rc=rc,
                                      stdout=out, stderr=err, info={"exception_name": "PipError"})
@@ -494,17 +657,21 @@ class EnvRun:
     # -- absent ------------------------------------------------------------
 
     def absent(self):
-        if not is_conda_prefix(self.target):
+        state = environment_state(self.target)
+        if state["state"] in ("absent", "foreign"):
+            if state["state"] == "foreign":
+                self.warnings.append("%s is not a conda environment (%s); left as it is" % (self.target, state["found"]))
             return self.finish(None, None, changed=False)
         if self.is_base:
             self.module.fail_json(msg="refusing to remove the base environment of %s" % self.base, prefix=self.target)
+        if state["state"] == "incomplete":
+            return self.absent_half_made(state)
         known = set(os.path.realpath(env["prefix"]) for env in environments(self.base) if not env["base"])
         if os.path.realpath(self.target) not in known:
             self.module.fail_json(msg="%s is not an environment of the installation at %s; refusing to remove it"
                                   % (self.target, self.base), prefix=self.target)
         before = conda_meta_records(self.target)
-        self.unlink = [dict(name=r["name"], version=str(r["version"]), build=r.get("build", ""), channel="")
-                       for r in before]
+        self.unlink = unlink_all(before)
         args = ["remove", "--all", "-p", self.target]
         if self.module.check_mode:
             self.main_cmd = self.runner.argv(args, dry_run=True)
@@ -517,6 +684,23 @@ class EnvRun:
                 self.fail(exc)
             unlinked = parse_actions(answer)["unlink"]
             self.unlink = unlinked or self.unlink
+        return self.finish(before, None, changed=True)
+
+    def absent_half_made(self, state):
+        """Remove a half-made environment (conda refuses one without history): only one of this installation."""
+        base = os.path.realpath(self.base)
+        ours = os.path.dirname(os.path.realpath(self.target)) == os.path.join(base, "envs") or \
+            (state["marker"] and os.path.realpath(state["marker"]) == base)
+        if not ours:
+            self.module.fail_json(msg="%s is %s that is not an environment of the installation at %s; refusing to "
+                                      "remove it" % (self.target, state["found"], self.base),
+                                  prefix=self.target, found=state["found"])
+        self.half_made = state
+        before = conda_meta_records(self.target)
+        self.unlink = unlink_all(before)
+        if not self.module.check_mode:
+            with self.lock():
+                self.remove_tree()
         return self.finish(before, None, changed=True)
 
     def lock(self):
@@ -545,6 +729,13 @@ class EnvRun:
                 "before": "".join(line + "\n" for line in package_lines(before_pkgs)) if before is not None else "",
                 "after": "".join(line + "\n" for line in package_lines(after_pkgs)) if after is not None else "",
             }
+        if self.half_made:
+            result["found"] = self.half_made["found"]
+            done = "removed" if self.params["state"] == "absent" else "removed and created again"
+            if self.module.check_mode:
+                self.warnings.append("%s is %s; it would be %s" % (self.target, self.half_made["found"], done))
+            else:
+                self.warnings.append("%s was %s; %s" % (self.target, self.half_made["found"], done))
         for warning in self.warnings:
             self.module.warn(warning)
         self.module.exit_json(**result)
@@ -563,7 +754,7 @@ class EnvRun:
 
     def _converge(self, desired):
         records = self.read(self.quick_names(desired))
-        pip_before = pip_dists(self.target) if records is not None and desired["pip"] else {}
+        pip_before = dist_versions(self.target) if records is not None and desired["pip"] else {}
         decision = plan(records, desired, self.params["state"], self.params["prune"], pip_before,
                         self.protect(records))
         if not needs_change(decision):
@@ -578,14 +769,14 @@ class EnvRun:
             return self.finish(records, after, changed=changed, decision=decision)
         self.apply(records, desired, decision)
         after = conda_meta_records(self.target)
-        pip_after = pip_dists(self.target) if desired["pip"] else {}
+        pip_after = dist_versions(self.target) if desired["pip"] else {}
         added, removed, changed_pkgs = delta(records or [], after)
         changed = records is None or bool(added or removed or changed_pkgs) or pip_after != pip_before
         return self.finish(records, after, changed=changed, decision=decision)
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskedModule(
         argument_spec=dict(
             name=dict(type="str"),
             path=dict(type="path"),
@@ -602,14 +793,15 @@ def main():
             prune=dict(type="bool", default=False),
             environment=dict(type="dict", default={}),
             lock_timeout=dict(type="int", default=600),
+            umask=dict(type="str", default="0022"),
         ),
         mutually_exclusive=[("name", "path"), ("spec_file", "spec_content")],
         required_one_of=[("name", "path")],
         supports_check_mode=True,
     )
-    name = module.params["name"]
-    if name is not None and env_name_error(name):
-        module.fail_json(msg=env_name_error(name))
+    problem = input_error(module.params)
+    if problem:
+        module.fail_json(msg=problem)
     run = EnvRun(module)
     try:
         run.converge()

@@ -18,6 +18,9 @@ description:
     does).
   - With O(name) or O(path) and a spec (O(python), O(packages), O(pip), O(spec_file) or O(spec_content)), also compares
     that environment with the spec, with the same matcher as M(condafleet.conda.conda_env).
+  - A half-made environment (a create that M(condafleet.conda.conda_env) started and did not finish, or package records
+    conda wrote without C(conda-meta/history)) is reported with RV(environments[].complete=false); a directory without
+    such evidence is not an environment.
 author:
   - condafleet.conda contributors (@condafleet)
 attributes:
@@ -33,14 +36,14 @@ attributes:
     description: Linux and macOS hosts.
 options:
   prefix:
-    description: The conda installation (base prefix).
+    description: The conda installation (base prefix). An absolute path.
     type: path
     default: /opt/conda
   name:
     description: Only this environment (by name; V(base) is the installation). Mutually exclusive with O(path).
     type: str
   path:
-    description: Only the environment at this path. Mutually exclusive with O(name).
+    description: Only the environment at this absolute path (a relative path is refused). Mutually exclusive with O(name).
     type: path
   include_packages:
     description: Return the package list of each environment (can be long).
@@ -101,6 +104,10 @@ environments:
     base:
       description: Whether it is the base environment.
       type: bool
+    complete:
+      description: V(false) for a half-made environment (see the description); M(condafleet.conda.conda_env) with
+        V(state=present) creates it again, with V(state=absent) removes it.
+      type: bool
     python_version:
       description: Version of the C(python) package, or C(null).
       type: str
@@ -109,7 +116,7 @@ environments:
       type: list
       elements: dict
     pip_packages:
-      description: Distributions installed by pip (C(name), C(version)).
+      description: Distributions installed by pip, those whose C(INSTALLER) file says C(pip) (C(name), C(version)).
       type: list
       elements: dict
     requested_specs:
@@ -119,6 +126,7 @@ environments:
     - name: vision
       prefix: /opt/conda/envs/vision
       base: false
+      complete: true
       python_version: 3.11.9
       packages: [{name: numpy, version: 2.1.0, build: py311_0, channel: conda-forge}]
       pip_packages: []
@@ -148,29 +156,32 @@ comparison:
       type: list
       elements: str
     pip_unsatisfied:
-      description: pip requirements not satisfied.
+      description: pip requirements that no installed distribution satisfies (whatever installed it, conda or pip).
       type: list
       elements: str
 """
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
     conda_meta_records,
+    dist_versions,
+    environment_state,
     environments,
+    incomplete_environments,
     installation_error,
-    is_conda_prefix,
     package_of,
     pip_dists,
     python_version,
     read_history_specs,
+    read_text_file,
 )
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
     SpecError,
     compare,
     desired_state,
+    pip_installs,
     validate,
 )
 
@@ -186,8 +197,29 @@ def describe(env, include_packages):
     return out
 
 
+def all_environments(base):
+    """The installation's environments (``complete``), then the half-made ones in its ``envs`` (``complete: false``)."""
+    envs = [dict(env, complete=True) for env in environments(base)]
+    envs += [{"name": os.path.basename(path), "prefix": path, "base": False, "complete": False}
+             for path in incomplete_environments(base)]
+    return envs
+
+
+def select(envs, params):
+    """The environment O(name) or O(path) selects (a list of at most one)."""
+    if params["path"]:
+        target = os.path.normpath(params["path"])
+        found = [e for e in envs if os.path.realpath(e["prefix"]) == os.path.realpath(target)]
+        state = environment_state(target)["state"]
+        if not found and state in ("environment", "incomplete"):
+            found = [{"name": "", "prefix": target, "base": False, "complete": state == "environment"}]
+    else:
+        found = [e for e in envs if e["name"] == params["name"]]
+    return found[:1]
+
+
 def main():
-    module = AnsibleModule(
+    module = MaskedModule(
         argument_spec=dict(
             prefix=dict(type="path", default="/opt/conda"),
             name=dict(type="str"),
@@ -203,22 +235,18 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    for option in ("path", "prefix"):
+        if params[option] is not None and not os.path.isabs(params[option]):
+            module.fail_json(msg="%s must be an absolute path, got %r" % (option, params[option]), changed=False)
     base = os.path.normpath(params["prefix"])
     problem = installation_error(base)
-    if problem and not (params["path"] and is_conda_prefix(params["path"])):
+    if problem and not (params["path"] and environment_state(params["path"])["state"] in ("environment", "incomplete")):
         module.fail_json(msg=problem, changed=False)
-    envs = environments(base)
+    envs = all_environments(base) if not problem else []
     result = {"changed": False}
     selected = params["name"] is not None or params["path"] is not None
     if selected:
-        if params["path"]:
-            target = os.path.normpath(params["path"])
-            found = [e for e in envs if os.path.realpath(e["prefix"]) == os.path.realpath(target)]
-            if not found and is_conda_prefix(target):
-                found = [{"name": "", "prefix": target, "base": False}]
-        else:
-            found = [e for e in envs if e["name"] == params["name"]]
-        envs = found[:1]
+        envs = select(envs, params)
         result["exists"] = bool(envs)
     result["environments"] = [describe(env, params["include_packages"]) for env in envs]
 
@@ -230,10 +258,9 @@ def main():
         text = params["spec_content"]
         if params["spec_file"]:
             try:
-                with open(params["spec_file"], "r", encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as exc:
-                module.fail_json(msg="cannot read spec_file %s: %s" % (params["spec_file"], exc), **result)
+                text = read_text_file(params["spec_file"], "spec_file")
+            except ValueError as exc:
+                module.fail_json(msg=str(exc), **result)
         try:
             desired = desired_state(dict(params, channels=[], override_channels=False), text)
             validate(desired)
@@ -241,11 +268,11 @@ def main():
             module.fail_json(msg=str(exc), **result)
         if envs:
             records = conda_meta_records(envs[0]["prefix"])
-            result["comparison"] = compare(records, desired, pip_dists(envs[0]["prefix"]))
+            result["comparison"] = compare(records, desired, dist_versions(envs[0]["prefix"]))
         else:
             result["comparison"] = {"satisfied": False, "missing": list(desired["specs"]) or [
                 "%s-%s-%s" % (e["name"], e["version"], e["build"]) for e in desired["explicit"] or []],
-                "unsatisfied": [], "extra": [], "pip_unsatisfied": list(desired["pip"])}
+                "unsatisfied": [], "extra": [], "pip_unsatisfied": pip_installs(desired["pip"])}
     module.exit_json(**result)
 
 

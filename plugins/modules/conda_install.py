@@ -170,6 +170,18 @@ options:
       - Timeout in seconds of each HTTP request.
     type: int
     default: 60
+  lock_timeout:
+    description:
+      - Seconds to wait for another run of this module on the same prefix of the same host (another play, a
+        second task) to finish before failing.
+      - A run that has something to install, upgrade, repair or remove takes a lock first, the file
+        C(.NAME.condafleet-install.lock) next to the prefix (in its parent directory, created if need be), and
+        decides again once it holds it, so that a second run finds the first one's installation and changes
+        nothing. The file is removed when the run is over (one left by a killed run goes with the next run that
+        takes the lock). A run that cannot write the parent directory locks the existing prefix directory instead.
+      - A run with nothing to do, and check mode, take no lock.
+    type: int
+    default: 1800
   umask:
     description:
       - The umask the installer runs with, as an octal string.
@@ -199,6 +211,7 @@ options:
     description:
       - Shells whose rc file gets the C(conda init) block for this prefix (C(~/.bashrc), C(~/.zshrc)) for each of
         O(init_users). Written by the module itself, the same block C(conda init) writes; conda is not run.
+        A symlinked rc file is updated through the link (its target keeps its owner and mode); a dangling link is refused.
       - Off by default.
     type: list
     elements: str
@@ -213,6 +226,9 @@ notes:
     the prefix is an existing empty directory.
   - Miniconda 25.x and later configure Anaconda's channels, which need their terms of service accepted before the
     first package operation (see the collection's README); Miniforge does not.
+  - Credentials in URLs (O(installer_url), O(mirror_url), O(checksum_url); C(user:password@), C(/t/<token>/),
+    C(?token=)) are masked (C(********)) in the results, messages, the invocation, the host's log and the controller
+    cache's C(source.json).
 seealso:
   - name: Miniforge
     description: conda-forge's installer and its releases.
@@ -294,7 +310,7 @@ distribution:
   type: str
   sample: miniforge
 installer_url:
-  description: Where the installer came (or would come) from, without credentials; V(null) when none was needed.
+  description: Where the installer came (or would come) from, credentials masked (C(********)); V(null) when none was needed.
   returned: always
   type: str
   sample: https://github.com/conda-forge/miniforge/releases/download/26.3.2-3/Miniforge3-26.3.2-3-Linux-x86_64.sh
@@ -330,12 +346,14 @@ import tempfile
 import time
 import hashlib
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import fetch_url, mask_url
+from ansible.module_utils.urls import fetch_url
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, installation_state
+from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
+from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, LockTimeout, installation_state
+from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import LockError, PrefixLock
 from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
+from ansible_collections.condafleet.conda.plugins.module_utils import _files as files
 
 CHUNK = 1 << 20
 PROBE_BYTES = 64 * 1024
@@ -364,6 +382,7 @@ def argument_spec():
         force_basic_auth=dict(type="bool", default=False),
         validate_certs=dict(type="bool", default=True),
         timeout=dict(type="int", default=60),
+        lock_timeout=dict(type="int", default=1800),
         umask=dict(type="str", default="0022"),
         owner=dict(type="str"),
         group=dict(type="str"),
@@ -388,6 +407,17 @@ class Installer:
         self.system, self.machine = os.uname()[0], os.uname()[4]
         self.url = None
         self.sidecar = None
+        self.lock = None
+
+    def run_locked(self):
+        """``run()`` again, holding the prefix's install lock; fails the module when the lock cannot be had."""
+        umask = 0o002 if self.params["group_writable"] else self.request["umask"]
+        self.lock = PrefixLock(self.prefix, self.params["lock_timeout"], umask)
+        try:
+            with self.lock:
+                self.run()
+        except (LockTimeout, LockError) as exc:  # only taking the lock raises these
+            self.module.fail_json(msg="%s; nothing was changed" % exc, prefix=self.prefix)
 
     # -- locating the installer (no network) ---------------------------------------------------
 
@@ -436,7 +466,7 @@ class Installer:
         headers = self.params.get("headers") or {}
         resp, info = fetch_url(self.module, url, headers=headers, timeout=self.params["timeout"])
         if resp is None or info.get("status") not in (200, None):
-            self.module.fail_json(msg="downloading %s failed: HTTP %s %s" % (mask_url(url), info.get("status"), info.get("msg", "")),
+            self.module.fail_json(msg="downloading %s failed: HTTP %s %s" % (url, info.get("status"), info.get("msg", "")),
                                   prefix=self.prefix)
         return resp
 
@@ -456,7 +486,7 @@ class Installer:
         release = inst.release_from_header(head.decode("latin-1"))
         if not release:
             self.module.fail_json(msg="cannot tell which conda version %s installs (no version in its name, nor a '# VER:' or "
-                                  "INSTALLER_VER= line in its header); pin version instead of latest" % mask_url(self.url))
+                                  "INSTALLER_VER= line in its header); pin version instead of latest" % self.url)
         return release
 
     def _release_of_file(self, path):
@@ -487,7 +517,7 @@ class Installer:
         try:
             return inst.parse_sidecar(text, name)
         except inst.InstallerError as exc:
-            self.module.fail_json(msg="%s (%s)" % (exc, mask_url(origin) if kind == "url" else origin))
+            self.module.fail_json(msg="%s (%s)" % (exc, origin))
 
     def fetch(self, workdir):
         """Download the installer into ``workdir``, hashing while writing; return (path, sha256)."""
@@ -532,7 +562,8 @@ class Installer:
             env = {"CONDA_PLUGINS_AUTO_ACCEPT_TOS": "false"}
             rc, out, err = self.module.run_command(argv, umask=umask, environ_update=env, expand_user_and_vars=False)
             if rc != 0:
-                self.module.fail_json(msg="the installer failed (rc %d); run the task again to repair the prefix" % rc,
+                self.module.fail_json(msg="the installer failed (rc %d)%s; run the task again to repair the prefix"
+                                      % (rc, inst.last_words(err, out)),
                                       rc=rc, stdout=out, stderr=err, cmd=" ".join(argv), prefix=self.prefix)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -541,7 +572,7 @@ class Installer:
             self.module.fail_json(msg="the installer exited 0 but %s is not a complete conda installation (no %s); "
                                       "run the task again to repair it" % (self.prefix, after_missing(after)),
                                   prefix=self.prefix)
-        os.unlink(os.path.join(self.prefix, INSTALL_MARKER))
+        os.unlink(os.path.join(self.prefix, INSTALL_MARKER))  # a complete installation, whatever its version
         return installation_state(self.prefix)
 
     def mark_started(self, decision, umask):
@@ -550,13 +581,20 @@ class Installer:
             old = os.umask(umask)
             try:
                 os.makedirs(self.prefix)
+            except OSError as exc:
+                self.module.fail_json(msg="cannot create %s (%s): nothing was installed"
+                                          % (self.prefix, exc.strerror or exc), prefix=self.prefix)
             finally:
                 os.umask(old)
         marker = os.path.join(self.prefix, INSTALL_MARKER)
-        with open(marker, "w", encoding="utf-8") as handle:
-            json.dump({"action": decision["action"], "distribution": self.request["distribution"],
-                       "version": decision["after"]["version"], "started": int(time.time())}, handle)
-            handle.write("\n")
+        try:
+            with open(marker, "w", encoding="utf-8") as handle:
+                json.dump({"action": decision["action"], "distribution": self.request["distribution"],
+                           "version": decision["after"]["version"], "started": int(time.time())}, handle)
+                handle.write("\n")
+        except OSError as exc:
+            self.module.fail_json(msg="cannot write into %s (%s): nothing was installed or changed"
+                                      % (self.prefix, exc.strerror or exc), prefix=self.prefix)
 
     def set_ownership(self, recursive):
         """owner/group/mode/group_writable; recursive after an install, the prefix directory alone otherwise."""
@@ -609,23 +647,19 @@ class Installer:
                 else:
                     new = inst.with_init(old, self.prefix, shell)
                 if new != old:
+                    try:  # a dangling or foreign symlink is refused before anything changes
+                        files.resolve(path)
+                    except files.FileError as exc:
+                        self.module.fail_json(msg="%s. Nothing was changed." % exc)
                     edits.append((path, old, new, pw))
         return edits
 
-    def write_rc(self, path, old, new, pw):
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".conda_install.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(new)
-        if old is None:
-            os.chmod(tmp, 0o644)
-            if os.getuid() == 0:
-                os.chown(tmp, pw.pw_uid, pw.pw_gid)
-        else:
-            st = os.stat(path)
-            os.chmod(tmp, st.st_mode & 0o7777)
-            if os.getuid() == 0:
-                os.chown(tmp, st.st_uid, st.st_gid)
-        self.module.atomic_move(tmp, path)
+    def write_rc(self, path, new, pw):
+        """Replace the rc file (a symlink's target, keeping the link), its owner and mode kept (new: the user's, 0644)."""
+        try:
+            files.write_atomic(path, new.encode("utf-8"), new_owner=(pw.pw_uid, pw.pw_gid))
+        except files.FileError as exc:
+            self.module.fail_json(msg=str(exc))
 
     # -- main --------------------------------------------------------------------------------------
 
@@ -653,7 +687,7 @@ class Installer:
             self.locate()
             decision = inst.plan(current, request["state"], request["release"], target)
         if inst.needs_installer(decision["action"]):
-            result["installer_url"] = mask_url(self.url) if self.url else self.params.get("installer_src")
+            result["installer_url"] = self.url or self.params.get("installer_src")
             if not (request["source"] == "src" and self.params["remote_src"]) and (
                     self.params["installer_cache"] == "controller" or request["source"] == "src"):
                 if not module.check_mode:
@@ -667,6 +701,11 @@ class Installer:
             edits = self.rc_edits(remove=True)
         else:
             edits = self.rc_edits(remove=False) if self.params["init_shells"] else []
+
+        if self.lock is None and not module.check_mode and (inst.needs_installer(decision["action"]) or remove):
+            # Decide again holding the prefix's lock: a run that held it before may have done the work meanwhile.
+            self.run_locked()
+            return
 
         after = current
         if not module.check_mode:
@@ -683,7 +722,13 @@ class Installer:
                 if self.set_ownership(recursive=inst.needs_installer(decision["action"])):
                     result["changed"] = True
             for path, old, new, pw in edits:
-                self.write_rc(path, old, new, pw)
+                self.write_rc(path, new, pw)
+            wrong = inst.label_mismatch(decision["after"]["version"], after["version"]) if inst.needs_installer(decision["action"]) else None
+            if wrong:  # installed, but every later run would "upgrade" again: say so instead of reporting success
+                module.fail_json(msg="the installer %s %s into %s: its label (version, or the installer's name or '# VER:' "
+                                     "line) is wrong; give the version it really installs, or a correctly labelled installer"
+                                 % (result["installer_url"], wrong, self.prefix),
+                                 **dict(result, changed=True, version=after["version"], conda_exe=os.path.join(self.prefix, "bin", "conda")))
         elif request["state"] != "absent" and os.path.isdir(self.prefix) and not inst.needs_installer(decision["action"]):
             if self.set_ownership(recursive=False):  # in check mode, reports the difference only
                 result["changed"] = True
@@ -730,8 +775,13 @@ def sha256_file(path):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    Installer(module).run()
+    module = MaskedModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        Installer(module).run()
+    except OSError as exc:  # a read-only or full file system, a file in the way: named, never a traceback
+        module.fail_json(msg="%s: %s%s" % (module.params["prefix"], exc.strerror or exc,
+                                           " (%s)" % exc.filename if exc.filename else ""),
+                         prefix=module.params["prefix"])
 
 
 if __name__ == "__main__":

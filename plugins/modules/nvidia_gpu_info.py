@@ -19,7 +19,8 @@ description:
     C(NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver)), the module reads
     C(/proc/driver/nvidia/version), C(/proc/driver/nvidia/gpus/*/information), C(/sys/module/nvidia/version) and the
     PCI functions under C(/sys/bus/pci/devices) with vendor C(0x10de) and a VGA (C(0x0300)) or 3D controller
-    (C(0x0302)) class; a failure of C(nvidia-smi) is reported as a warning.
+    (C(0x0302)) class; a failure of C(nvidia-smi), or one that hangs past O(timeout), is reported as a warning and in
+    RV(nvidia_smi_error).
   - A host without NVIDIA hardware or driver is a normal result (RV(has_nvidia_gpu=false)), never an error.
   - Without C(nvidia-smi), RV(cuda_driver_max) comes from NVIDIA's driver-branch table (for example R520 -> 11.8,
     R535 -> 12.2, R580 -> 13.0). A driver newer than the table gets the table's newest CUDA version, a lower bound.
@@ -52,6 +53,15 @@ options:
     description: Where procfs is mounted. Change it only to read a copy of another host's tree (tests).
     type: path
     default: /proc
+  timeout:
+    description:
+      - Seconds that all the runs of C(nvidia-smi) together may take (it is run up to three times).
+      - A C(nvidia-smi) that does not answer in time (a wedged driver or GPU can hang it forever) is killed, with
+        everything it started; the module warns, reports it in RV(nvidia_smi_error) and reads C(/proc) and
+        C(/sys) instead, so that one broken GPU host does not stop a play.
+      - Must be a positive number.
+    type: int
+    default: 30
 notes:
   - The module runs no CUDA code and needs no CUDA toolkit; only the driver matters for conda's CUDA packages.
   - conda itself asks the driver library (C(libcuda.so.1), C(cuDriverGetVersion)) for C(__cuda); the banner's
@@ -86,9 +96,10 @@ EXAMPLES = r"""
     fail_msg: "NVIDIA GPU found ({{ gpu.pci_devices | map(attribute='device_id') | join(', ') }}) but no driver loaded"
   when: gpu.has_nvidia_gpu
 
-- name: Use an nvidia-smi outside PATH
+- name: Use an nvidia-smi outside PATH, and give it 10 seconds at most
   condafleet.conda.nvidia_gpu_info:
     nvidia_smi: /opt/nvidia/bin/nvidia-smi
+    timeout: 10
 """
 
 RETURN = r"""
@@ -199,12 +210,19 @@ nvidia_smi:
   returned: always
   type: str
   sample: /usr/bin/nvidia-smi
+nvidia_smi_error:
+  description:
+    - Why the answer does not come (in full) from nvidia-smi although one was found (it failed, listed no GPUs, or
+      did not answer within O(timeout) and was killed); V(null) when it answered or none was found.
+  returned: always
+  type: str
+  sample: nvidia-smi did not answer within 30s and was killed
 """
 
 import os
+import time
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._nvidia import (
     QUERY_FIELDS,
     parse_smi_banner,
@@ -212,6 +230,7 @@ from ansible_collections.condafleet.conda.plugins.module_utils._nvidia import (
     read_pci_gpus,
     read_proc_driver,
     read_sys_module_version,
+    run_bounded,
     smi_failure_message,
     smi_rejected_field,
     summarize,
@@ -231,43 +250,75 @@ def find_nvidia_smi(module):
     return module.get_bin_path("nvidia-smi", required=False, opt_dirs=SMI_EXTRA_DIRS)
 
 
-def run_smi(module, argv):
-    return module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"}, expand_user_and_vars=False)
+class SmiTimeout(Exception):
+    """nvidia-smi did not answer within the module's timeout."""
+
+
+class Smi:
+    """Runs nvidia-smi, all its runs within one deadline."""
+
+    def __init__(self, path, timeout):
+        self.path = path
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.env = dict(os.environ, LC_ALL="C", LANG="C")
+
+    def run(self, args):
+        """``(rc, out, err)`` of ``nvidia-smi ARGS``; raises :class:`SmiTimeout` past the deadline."""
+        left = self.deadline - time.monotonic()
+        try:
+            rc, out, err = run_bounded([self.path] + list(args), left, self.env) if left > 0 else (None, "", "")
+        except OSError as exc:  # not a program this host can run
+            return 126, "", "cannot run %s: %s" % (self.path, exc.strerror or exc)
+        if rc is None:
+            raise SmiTimeout("nvidia-smi did not answer within %ss and was killed" % self.timeout)
+        return rc, out, err
 
 
 def query_nvidia_smi(module, smi):
-    """Ask nvidia-smi. Returns ``(gpus, banner)``; ``(None, None)`` (with a warning) when it fails."""
+    """Ask nvidia-smi. Returns ``(gpus, banner, error)``; ``(None, None, why)`` (with a warning) when it fails."""
+    try:
+        gpus, banner, error = _query(smi)
+    except SmiTimeout as exc:
+        gpus, banner, error = None, None, str(exc)
+    if error:
+        module.warn("%s; %s" % (error, "reading /proc and /sys instead" if gpus is None
+                                else "cuda_driver_max comes from the driver-branch table"))
+    return gpus, banner, error
+
+
+def _query(smi):
     fields = list(QUERY_FIELDS)
-    argv = [smi, "--query-gpu=%s" % ",".join(fields), "--format=csv,noheader"]
-    rc, out, err = run_smi(module, argv)
+    rc, out, err = smi.run(["--query-gpu=%s" % ",".join(fields), "--format=csv,noheader"])
     if rc != 0 and smi_rejected_field(out, err, "compute_cap"):
         fields.remove("compute_cap")
-        argv = [smi, "--query-gpu=%s" % ",".join(fields), "--format=csv,noheader"]
-        rc, out, err = run_smi(module, argv)
+        rc, out, err = smi.run(["--query-gpu=%s" % ",".join(fields), "--format=csv,noheader"])
     if rc != 0:
-        module.warn("nvidia-smi failed (rc=%s): %s; reading /proc and /sys instead"
-                    % (rc, smi_failure_message(rc, out, err)))
-        return None, None
+        return None, None, "nvidia-smi failed (rc=%s): %s" % (rc, smi_failure_message(rc, out, err))
     gpus = parse_smi_query(out, fields)
     if not gpus:
-        module.warn("nvidia-smi listed no GPUs; reading /proc and /sys instead")
-        return None, None
-    rc, out, err = run_smi(module, [smi])
-    banner = parse_smi_banner(out) if rc == 0 else None
-    return gpus, banner
+        return None, None, "nvidia-smi listed no GPUs"
+    try:
+        rc, out, _err = smi.run([])
+    except SmiTimeout:  # the query answered: only the banner's CUDA version is missing
+        return gpus, None, "nvidia-smi answered the GPU query but not, within %ss, the banner (killed)" % smi.timeout
+    return gpus, parse_smi_banner(out) if rc == 0 else None, None
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskedModule(
         argument_spec=dict(
             nvidia_smi=dict(type="path"),
             sysfs_root=dict(type="path", default="/sys"),
             procfs_root=dict(type="path", default="/proc"),
+            timeout=dict(type="int", default=30),
         ),
         supports_check_mode=True,
     )
+    if module.params["timeout"] <= 0:
+        module.fail_json(msg="timeout must be a positive number of seconds, got %s" % module.params["timeout"])
     smi = find_nvidia_smi(module)
-    smi_gpus, banner = query_nvidia_smi(module, smi) if smi else (None, None)
+    smi_gpus, banner, error = query_nvidia_smi(module, Smi(smi, module.params["timeout"])) if smi else (None, None, None)
     result = summarize(
         smi_gpus=smi_gpus,
         banner=banner,
@@ -275,7 +326,7 @@ def main():
         sys_module=read_sys_module_version(module.params["sysfs_root"]),
         pci_gpus=read_pci_gpus(module.params["sysfs_root"]),
     )
-    module.exit_json(changed=False, nvidia_smi=smi, **result)
+    module.exit_json(changed=False, nvidia_smi=smi, nvidia_smi_error=error, **result)
 
 
 if __name__ == "__main__":

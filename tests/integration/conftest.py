@@ -55,6 +55,10 @@ class ModuleRun:
     def failed(self):
         return bool(self.result.get("failed"))
 
+    def everything(self):
+        """What the run showed or kept: the registered result (JSON), ansible-playbook's stdout and stderr."""
+        return "\n".join([json.dumps(self.result), self.stdout, self.stderr])
+
 
 def _playbook(module, args, result_path, environment):
     task = {
@@ -96,6 +100,22 @@ def run_playbook(args, work, extra_env=None):
 def ansible_playbook():
     """Return ``run(args, work, extra_env=None)``: ansible-playbook as the integration tests run it."""
     return run_playbook
+
+
+@pytest.fixture
+def assert_hidden():
+    """Return ``check(secrets, runs, paths=())``: no secret in any run's output (``everything()``) or any file."""
+
+    def check(secrets, runs, paths=()):
+        texts = [("run %d" % number, run.everything()) for number, run in enumerate(runs)]
+        for path in paths:
+            with open(str(path), encoding="utf-8", errors="replace") as handle:
+                texts.append((str(path), handle.read()))
+        for where, text in texts:
+            for secret in secrets:
+                assert secret not in text, "%r shows up in %s:\n%s" % (secret, where, text)
+
+    return check
 
 
 @pytest.fixture

@@ -11,8 +11,10 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import stat
 import subprocess
+from urllib.parse import quote
 
 import pytest
 from fixtures import run_conda  # noqa: F401  (tests/world, put on sys.path by conftest)
@@ -251,14 +253,26 @@ def test_user_and_path_scopes(run_module, conda_base, conda_home):
 ANCHORED = "base: &chans\n  - conda-forge\nchannels: *chans\nsolver: classic\n"
 
 
-def test_opaque_unmanaged_yaml_is_kept_without_any_reader(run_module, conda_base):
+def test_opaque_unmanaged_yaml_is_kept_and_checked_by_conda_s_reader(run_module, conda_base):
+    """A block the module leaves alone is kept verbatim; with an installation at hand, conda's reader
+    (ruamel.yaml) confirms the file first, so a rewrite never hides YAML conda would refuse."""
     path = os.path.join(conda_base, ".condarc")
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("notes: |\n  block scalar\n  kept verbatim\n")
     before = condarc(conda_base)
     result = converge(run_module, {"prefix": conda_base, "settings": {"show_channel_urls": True}})
-    assert result["reader"] == "builtin"
+    assert result["reader"] == "ruamel.yaml"
     assert condarc(conda_base) == before + "show_channel_urls: true\n"
+
+
+def test_opaque_unmanaged_yaml_is_kept_without_any_reader(run_module, tmp_path):
+    """No installation given (scope=path): the module's own reader, the unmanaged block kept verbatim."""
+    path = tmp_path / "site.yml"
+    path.write_text("notes: |\n  block scalar\n  kept verbatim\n", encoding="utf-8")
+    result = converge(run_module, {"scope": "path", "path": str(path), "settings": {"show_channel_urls": True}},
+                      str(path))
+    assert result["reader"] == "builtin"
+    assert path.read_text(encoding="utf-8") == "notes: |\n  block scalar\n  kept verbatim\nshow_channel_urls: true\n"
 
 
 def test_managed_opaque_yaml_is_read_by_the_installations_python(run_module, conda_base):
@@ -352,3 +366,208 @@ def test_a_byte_order_mark_is_not_a_key(run_module, conda_base):
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"channels:") == 1, raw
     assert show(conda_base)["channels"] == ["conda-forge"]
     assert not run_module(MODULE, {"prefix": conda_base, "channels": ["conda-forge"]}).changed
+
+
+# ---------------------------------------------------------------- hostile input, faults, other users
+
+def run_as(ansible_playbook, work, user, args, check=False):
+    """The module run through ansible-playbook with ``become`` to ``user`` (su, pipelining: no temporary files)."""
+    work.mkdir(parents=True, exist_ok=True)
+    result_path = str(work / "result.json")
+    task = {MODULE: args, "register": "__result", "ignore_errors": True, "become": True, "become_method": "su",
+            "become_user": user, "become_flags": "-s /bin/sh"}
+    save = {"ansible.builtin.copy": {"content": "{{ __result | to_json }}", "dest": result_path, "mode": "0600"},
+            "check_mode": False}
+    (work / "play.yml").write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [task, save]}]))
+    proc = ansible_playbook(["-i", "localhost,", "-c", "local", str(work / "play.yml")] + (["--check"] if check else []),
+                            work, {"ANSIBLE_PIPELINING": "1"})
+    assert os.path.exists(result_path), proc.stdout + proc.stderr
+    with open(result_path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _clear_failure(result, *words):
+    assert result.get("failed") and not result.get("changed"), result
+    assert "Errno" not in result["msg"] and "Module failed" not in result["msg"], result["msg"]
+    for word in words:
+        assert word in result["msg"], result["msg"]
+
+
+@pytest.fixture
+def world_dir(shared_dir):
+    """A directory every user may write to (tmp_path is root's own)."""
+    return shared_dir(0o1777)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becomes another user")
+def test_global_and_user_scope_as_a_user_who_cannot_write_fail_clearly(ansible_playbook, tmp_path):
+    """nobody cannot create /etc/conda, and its home (/nonexistent) is not there: a clear error naming the file
+    and the user, in check mode too (the prediction is that the run fails), never a traceback, nothing made."""
+    assert not os.path.exists("/etc/conda"), "this test needs a host without /etc/conda"
+    for number, (args, path) in enumerate(((
+            {"scope": "global", "settings": {"channel_priority": "strict"}}, "/etc/conda/.condarc"), (
+            {"scope": "user", "channels": ["conda-forge"]}, "/nonexistent/.condarc"))):
+        for check in (True, False):
+            result = run_as(ansible_playbook, tmp_path / ("run-%d-%s" % (number, check)), "nobody", args, check)
+            _clear_failure(result, path, "cannot be written as nobody", "Nothing was written")
+    assert not os.path.exists("/etc/conda") and not os.path.exists("/nonexistent")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becomes another user")
+def test_a_file_of_another_user_is_not_chmodded_by_a_traceback(ansible_playbook, tmp_path, world_dir):
+    """A converged root-owned file that holds a credential at 0644: nobody may not make it 0600, and is told so."""
+    path = os.path.join(world_dir, "condarc.yml")
+    text = "channel_alias: https://deploy:S3cret@mirror.example.com/conda\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o644)
+    result = run_as(ansible_playbook, tmp_path / "run", "nobody", {
+        "scope": "path", "path": path, "settings": {"channel_alias": "https://deploy:S3cret@mirror.example.com/conda"}})
+    _clear_failure(result, path, "belongs to root")
+    assert "S3cret" not in json.dumps(result)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644 and _read(path) == text
+
+
+def test_symlinked_condarc_is_updated_through_the_link(run_module, conda_base, tmp_path):
+    """A .condarc kept elsewhere (dotfiles, config management) and linked into the prefix: the file it points to
+    is rewritten in its own directory, keeping its mode; the link stays, and conda reads the change through it."""
+    link = os.path.join(conda_base, ".condarc")
+    target_dir = tmp_path / "site-config"
+    target_dir.mkdir()
+    target = str(target_dir / "condarc")
+    shutil.move(link, target)
+    os.chmod(target, 0o640)
+    os.symlink(target, link)
+    converge(run_module, {"prefix": conda_base, "channels": ["conda-forge"]}, link)
+    assert os.path.islink(link) and os.readlink(link) == target
+    assert "  - conda-forge\n" in _read(target) and stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    assert os.listdir(str(target_dir)) == ["condarc"]
+    assert show(conda_base)["channels"] == ["conda-forge"]
+    # credentials make the target 0600, never the link's directory's new regular file
+    run_module(MODULE, {"prefix": conda_base, "settings": {"channel_alias": "https://u:pw@mirror.example.com/c"}})
+    assert os.path.islink(link) and stat.S_IMODE(os.stat(target).st_mode) == 0o600
+
+
+def test_dangling_symlink_is_refused(run_module, tmp_path):
+    link = str(tmp_path / ".condarc")
+    os.symlink(str(tmp_path / "not-there" / "condarc"), link)
+    for check in (True, False):
+        result = run_module(MODULE, {"scope": "path", "path": link, "channels": ["conda-forge"]}, check=check)
+        _clear_failure(result.result, link, "dangling")
+    assert os.path.islink(link) and not os.path.exists(str(tmp_path / "not-there"))
+
+
+@pytest.mark.parametrize("layout, found", [
+    ({"data.csv": "a,b\n"}, "a directory that no conda installer or conda wrote"),
+    ({"conda-meta/history": "==> 2026-01-01 <==\n"}, "a conda environment (conda-meta/history) without bin/conda"),
+    ({}, "an empty directory"),
+])
+def test_system_scope_refuses_what_is_not_an_installation(run_module, tmp_path, layout, found):
+    prefix = tmp_path / "not-conda"
+    prefix.mkdir()
+    for name, content in layout.items():
+        (prefix / name).parent.mkdir(parents=True, exist_ok=True)
+        (prefix / name).write_text(content)
+    before = sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*"))
+    result = run_module(MODULE, {"prefix": str(prefix), "channels": ["conda-forge"]})
+    _clear_failure(result.result, "no conda installation at %s" % prefix, found)
+    assert sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*")) == before
+
+
+HOSTILE_ARGS = [
+    ({"settings": {"chanels": ["conda-forge"]}}, ["'chanels'", "did you mean 'channels'"]),
+    ({"settings": {"channel_prority": "strict"}}, ["did you mean 'channel_priority'"]),
+    ({"settings": {"solver: classic\nchannels": ["evil"]}, "validate_keys": False}, ["Not a conda setting name"]),
+    ({"remove_keys": ["a b"], "validate_keys": False}, ["Not a conda setting name", '"a b"']),
+    ({"settings": {"remote_max_retries": "many"}}, ["remote_max_retries must be an integer, got a string 'many'"]),
+    ({"settings": {"default_python": 3.1}}, ["default_python must be a string", "quote it"]),
+    ({"settings": {"channels": "conda-forge"}}, ["channels must be a list"]),
+    ({"channels": ["conda-forge\nchannel_alias: https://evil.example.com"]}, ["channels[0] holds a control character"]),
+    ({"channels": ["conda-forge", "\u2028defaults"]}, ["channels[1] holds a control character"]),
+    ({"channels": ["conda forge"]}, ["without spaces"]),
+    ({"settings": {"custom_channels": {"bioconda": ["https://a", "https://b"]}}}, ["custom_channels.bioconda must be a string"]),
+    ({"settings": {"solver": None}}, ["remove_keys"]),
+    ({"mirror": {"url": "https://mirror.example.com/\tconda"}}, ["channel_alias holds a control character"]),
+]
+
+
+def test_hostile_requests_fail_before_anything_changes(run_module, conda_base):
+    """Typos, names that are no setting, values conda could not load (every conda command would then fail):
+    each is refused with the key and value named, the file untouched, and conda still works."""
+    path = os.path.join(conda_base, ".condarc")
+    before = (_read(path), os.stat(path).st_mtime_ns)
+    failures = []
+    for args, words in HOSTILE_ARGS:
+        result = run_module(MODULE, dict(args, prefix=conda_base))
+        msg = result.get("msg", "")
+        if not (result.failed and "Errno" not in msg and all(word in msg for word in words)):
+            failures.append((args, result.result))
+    assert failures == []
+    assert (_read(path), os.stat(path).st_mtime_ns) == before
+    assert [name for name in os.listdir(conda_base) if name.startswith(".condarc.")] == []
+    assert show(conda_base)["channels"] == ["defaults"]
+
+
+HOSTILE_FILES = [
+    (b"- conda-forge\n- defaults\n", "holds a list at its top level (line 1)"),
+    (b"conda-forge\n", "holds a scalar at its top level (line 1"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00", "holds the control character"),
+    (b"channels:\n  - caf\xe9\n", "is not UTF-8 text (byte 0xe9 at offset 17)"),
+]
+
+
+def test_a_condarc_that_is_not_settings_is_never_rewritten(run_module, conda_base):
+    """A list, a scalar, binary garbage, Latin-1 bytes: a clear error naming the file, in check mode too, and the
+    file byte for byte as it was."""
+    path = os.path.join(conda_base, ".condarc")
+    failures = []
+    for raw, words in HOSTILE_FILES:
+        with open(path, "wb") as handle:
+            handle.write(raw)
+        for check in (True, False):
+            result = run_module(MODULE, {"prefix": conda_base, "channels": ["conda-forge"]}, check=check)
+            msg = result.get("msg", "")
+            with open(path, "rb") as handle:
+                kept = handle.read() == raw
+            if not (result.failed and path in msg and words in msg and "Nothing was written" in msg and kept):
+                failures.append((raw, check, result.result))
+    assert failures == []
+
+
+def test_a_condarc_that_is_a_fifo_or_a_directory_is_refused(run_module, tmp_path):
+    """Opening a FIFO would hang the task forever; a directory is nobody's configuration file."""
+    fifo = str(tmp_path / "fifo.yml")
+    os.mkfifo(fifo)
+    result = run_module(MODULE, {"scope": "path", "path": fifo, "channels": ["conda-forge"]})
+    _clear_failure(result.result, fifo, "is a FIFO")
+    folder = tmp_path / "folder.yml"
+    folder.mkdir()
+    result = run_module(MODULE, {"scope": "path", "path": str(folder), "channels": ["conda-forge"]})
+    _clear_failure(result.result, str(folder), "is a directory")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(str(folder)) == []
+
+
+@pytest.mark.parametrize("password, mirror_password", [("pa'ss@1", None), ("x", "y")])
+def test_hostile_and_one_character_passwords_are_masked_and_nothing_else(run_module, conda_base, tmp_path, password,
+                                                                         mirror_password, assert_hidden):
+    """A quote or a raw @ in a proxy password is masked whole (the file then 0600); a one-character one hides only
+    itself: no other 'x' or 'y' of the output is touched."""
+    log = tmp_path / "ansible.log"
+    proxy = "http://bob:%s@proxy.example.com:3128" % password
+    args = {"prefix": conda_base, "settings": {"proxy_servers": {"https": proxy}}}
+    secrets = ["bob:" + password] + ([password] if len(password) > 1 else [])
+    if mirror_password:
+        args["mirror"] = {"url": "https://mirror.example.com/conda", "username": "deploy", "password": mirror_password}
+        secrets.append("deploy:" + quote(mirror_password, safe=""))
+    runs = [run_module(MODULE, args, diff=True, verbosity=3, extra_env={"ANSIBLE_LOG_PATH": str(log)}),
+            run_module(MODULE, args, verbosity=1, extra_env={"ANSIBLE_LOG_PATH": str(log)})]
+    assert [r.changed for r in runs] == [True, False] and not any(r.failed for r in runs), runs[0].result
+    assert runs[0]["values"]["proxy_servers"] == {"https": "http://bob:********@proxy.example.com:3128"}
+    assert "http://bob:********@proxy.example.com:3128" in runs[0]["diff"]["after"]
+    if mirror_password:
+        assert runs[0]["values"]["channel_alias"] == "https://deploy:********@mirror.example.com/conda"
+    assert runs[0]["path"] == os.path.join(conda_base, ".condarc") and runs[0]["mode"] == "0600"
+    assert "proxy.example.com" in runs[0].stdout and "proxy.example.com" in runs[1].stdout
+    assert stat.S_IMODE(os.stat(os.path.join(conda_base, ".condarc")).st_mode) == 0o600
+    assert show(conda_base)["proxy_servers"] == {"https": proxy}  # conda reads what it needs
+    assert_hidden(secrets, runs, [log])

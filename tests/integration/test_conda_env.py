@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import subprocess
+from urllib.parse import quote
 
 import pytest
 
@@ -379,3 +380,254 @@ def test_a_wrong_prefix_says_so_first(run_module, base, tmp_path, check):
     info = run_module("condafleet.conda.conda_env_info", {"prefix": wrong}, check=check)
     assert info.failed and "no conda installation at %s" % wrong in info["msg"], info.result
     assert base.count() == 0 and not os.path.exists(wrong)
+
+
+# ---------------------------------------------------------------- issue 12: recovery, pip met by conda, input checks
+
+INFO = "condafleet.conda.conda_env_info"
+
+# Stands in for bin/conda: runs the real conda; during ``create`` it waits for the first package
+# record conda writes into the target's conda-meta, then SIGKILLs conda and, with "parent", the
+# process that started it (the module), as when the whole run is killed half-way.
+KILLER = r'''#!/usr/bin/python3
+import os, signal, subprocess, sys, time
+real, log, kill_parent = %(real)r, %(log)r, %(kill_parent)r
+with open(log, "a") as handle:
+    handle.write("start %%d %%s\n" %% (os.getpid(), " ".join(sys.argv[1:])))
+args = sys.argv[1:]
+if "create" not in args[:1] or "--dry-run" in args:
+    sys.exit(subprocess.call([real] + args))
+target = args[args.index("-p") + 1]
+proc = subprocess.Popen([real] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+meta = os.path.join(target, "conda-meta")
+while proc.poll() is None:
+    try:
+        if any(name.endswith(".json") for name in os.listdir(meta)):
+            os.kill(proc.pid, signal.SIGKILL)
+            if kill_parent:
+                os.kill(os.getppid(), signal.SIGKILL)
+            break
+    except OSError:
+        pass
+    time.sleep(0.001)
+proc.wait()
+sys.exit(137)
+'''
+
+
+def install_killer(base, kill_parent):
+    conda = os.path.join(base.prefix, "bin", "conda")
+    saved = conda + ".logged"
+    if not os.path.exists(saved):
+        os.rename(conda, saved)
+    with open(conda, "w", encoding="utf-8") as handle:
+        handle.write(KILLER % {"real": conda + ".real", "log": base.log, "kill_parent": kill_parent})
+    os.chmod(conda, 0o755)
+    return lambda: os.replace(saved, conda)
+
+
+def half_made(prefix):
+    meta = os.path.join(prefix, "conda-meta")
+    return sorted(os.listdir(meta)), os.path.exists(os.path.join(meta, "history"))
+
+
+def test_a_create_killed_half_way_is_reported_recreated_and_removed(run_module, base):
+    spec = {"prefix": base.prefix, "name": "killed", "python": "3.11", "packages": ["numpy"]}
+    target = base.env("killed")
+    restore = install_killer(base, kill_parent=True)
+    killed = run_module(MODULE, spec)
+    restore()
+    assert killed.failed, killed.result
+    names, history = half_made(target)
+    assert not history and ".condafleet-create" in names and any(n.endswith(".json") for n in names), names
+
+    info = run_module(INFO, {"prefix": base.prefix, "name": "killed"})
+    assert info["exists"] is True and info["environments"][0]["complete"] is False, info.result
+    listed = run_module(INFO, {"prefix": base.prefix})
+    assert [(e["name"], e["complete"]) for e in listed["environments"]] == [("base", True), ("killed", False)]
+
+    calls = base.count()
+    predicted = run_module(MODULE, spec, check=True)
+    assert predicted.changed and not predicted.failed and "half-made" in predicted["found"], predicted.result
+    assert half_made(target) == (names, False)
+    repaired = run_module(MODULE, spec)
+    assert repaired.changed and not repaired.failed, repaired.result
+    assert "half-made" in repaired["found"] and any("created again" in w for w in repaired.get("warnings", []))
+    names, history = half_made(target)
+    assert history and ".condafleet-create" not in names and any(n.startswith("numpy-") for n in names)
+    assert base.count() == calls + 2  # the dry run, then one create
+    again = run_module(MODULE, spec)
+    assert not again.changed and not again.failed and "found" not in again.result, again.result
+
+    # killed again, this time outside any module run: conda's records are the evidence (no marker)
+    subprocess.run([os.path.join(base.prefix, "bin", "conda.real"), "remove", "--all", "--yes", "-p", target],
+                   check=True, capture_output=True)
+    restore = install_killer(base, kill_parent=False)
+    subprocess.run([os.path.join(base.prefix, "bin", "conda"), "create", "--yes", "-p", target, "python=3.11"],
+                   check=False, capture_output=True)
+    restore()
+    names, history = half_made(target)
+    assert not history and ".condafleet-create" not in names and any(n.endswith(".json") for n in names), names
+    info = run_module(INFO, {"prefix": base.prefix, "path": target, "python": "3.11"})
+    assert info["environments"][0]["complete"] is False, info.result
+    absent = {"prefix": base.prefix, "name": "killed", "state": "absent"}
+    calls = base.count()
+    predicted = run_module(MODULE, absent, check=True)
+    assert predicted.changed and os.path.isdir(target), predicted.result
+    gone = run_module(MODULE, absent)
+    assert gone.changed and not gone.failed and "half-made" in gone["found"], gone.result
+    assert not os.path.exists(target) and base.count() == calls
+    assert not run_module(MODULE, absent).changed
+
+
+def test_user_files_beside_an_empty_conda_meta_are_never_an_environment(run_module, base):
+    target = base.env("thesis")
+    os.makedirs(os.path.join(target, "conda-meta"))
+    with open(os.path.join(target, "thesis.tex"), "w", encoding="utf-8") as handle:
+        handle.write("\\documentclass{article}\n")
+    refused = run_module(MODULE, {"prefix": base.prefix, "name": "thesis", "python": "3.11"})
+    assert refused.failed and "is not a conda environment" in refused["msg"] and "thesis.tex" in refused["msg"]
+    kept = run_module(MODULE, {"prefix": base.prefix, "name": "thesis", "state": "absent"})
+    assert not kept.changed and not kept.failed and any("thesis.tex" in w for w in kept["warnings"]), kept.result
+    assert sorted(os.listdir(target)) == ["conda-meta", "thesis.tex"] and base.count() == 0
+    info = run_module(INFO, {"prefix": base.prefix, "name": "thesis"})
+    assert info["exists"] is False, info.result
+
+
+def test_pip_requirements_met_by_conda_packages_need_no_pip(run_module, base):
+    if not os.path.exists("/usr/bin/python3.11"):
+        pytest.skip("the world's python 3.11 needs a host python3.11 to run pip")
+    spec = {"prefix": base.prefix, "name": "sci", "python": "3.11", "packages": ["numpy"], "pip": ["numpy", "NumPy>=2"]}
+    made = run_module(MODULE, spec)
+    assert made.changed and not made.failed, made.result
+    assert made["actions"]["pip"] == [] and not any("pip" in cmd[1:3] for cmd in made["commands"]), made["commands"]
+    again = run_module(MODULE, spec)
+    assert not again.changed and again["commands"] == [], again.result
+    predicted = run_module(MODULE, spec, check=True)
+    assert not predicted.changed and predicted["actions"]["pip"] == [], predicted.result
+    info = run_module(INFO, {"prefix": base.prefix, "name": "sci", "python": "3.11", "pip": ["numpy"]})
+    assert info["comparison"]["satisfied"] and info["comparison"]["pip_unsatisfied"] == [], info.result
+    assert info["environments"][0]["pip_packages"] == []  # conda's numpy and pip are not pip-installed
+    pruned = run_module(MODULE, dict(spec, packages=[], prune=True))
+    assert not pruned.changed and not pruned.failed, pruned.result  # conda's numpy meets pip: [numpy]; kept
+
+
+def test_wildcard_channel_with_subdir_converges_from_disk(run_module, base):
+    spec = {"prefix": base.prefix, "name": "sub", "python": "3.11", "packages": ["*/linux-64::numpy"]}
+    made = run_module(MODULE, spec)
+    assert made.changed and not made.failed, made.result
+    calls = base.count()
+    again = run_module(MODULE, spec)
+    assert not again.changed and again["unsatisfied"] == [] and base.count() == calls, again.result
+    other = run_module(MODULE, dict(spec, packages=["*/osx-64::numpy"]), check=True)
+    assert other["unsatisfied"] == ["*/osx-64::numpy"], other.result
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"packages": ["../../etc"]}, "invalid package name '../../etc'"),
+    ({"packages": ["numpy\nrm"]}, "control character"),
+    ({"packages": ["numpy"], "name": None, "path": "relative/env"}, "path must be an absolute path, got 'relative/env'"),
+    ({"prune": True}, "prune needs a spec that names at least one package"),
+    ({"packages": ["numpy"], "umask": "22"}, "umask must be an octal string such as '0022', got '22'"),
+])
+def test_bad_input_fails_before_conda_runs(run_module, base, args, words):
+    spec = dict({"prefix": base.prefix, "name": "bad"}, **args)
+    spec = dict((k, v) for k, v in spec.items() if v is not None)
+    failed = run_module(MODULE, spec)
+    assert failed.failed and words in failed["msg"] and "Traceback" not in failed["msg"], failed.result
+    assert base.count() == 0 and not os.path.exists(base.env("bad"))
+
+
+def test_a_spec_file_that_is_not_utf8_is_named(run_module, base, tmp_path):
+    path = tmp_path / "environment.yml"
+    path.write_bytes(b"dependencies:\n  - python=3.11\n  # caf\xe9\n")
+    for module in (MODULE, INFO):
+        failed = run_module(module, {"prefix": base.prefix, "name": "latin1", "spec_file": str(path)})
+        assert failed.failed and "cannot read spec_file %s: it is not UTF-8 text" % path in failed["msg"], failed.result
+    assert base.count() == 0
+
+
+def modes(prefix):
+    return set(stat.S_IMODE(os.stat(os.path.join(prefix, p)).st_mode) for p in ("", "conda-meta", "conda-meta/history"))
+
+
+def test_umask_makes_environments_usable_by_other_users(run_module, base):
+    old = os.umask(0o027)  # the account ansible runs as
+    try:
+        shared = run_module(MODULE, {"prefix": base.prefix, "name": "shared"})
+        private = run_module(MODULE, {"prefix": base.prefix, "name": "private", "umask": "0077"})
+    finally:
+        os.umask(old)
+    assert shared.changed and private.changed, (shared.result, private.result)
+    assert modes(base.env("shared")) == {0o755, 0o644}
+    assert modes(base.env("private")) == {0o700, 0o600}
+
+
+TOKEN = "tk-Ch4nnelT0ken-7"
+PASSWORD = "pa'ss@w:rd%1"  # a quote, a raw @, a colon and a percent sign
+
+
+@pytest.fixture(params=["token", "basic"])
+def auth_server(request, world, tmp_path):
+    """The world's channels and pypi index behind conda-style token auth or HTTP basic auth; ``.secrets``
+    holds every form the credential can take in a URL."""
+    from server import Server  # tests/world, on sys.path through conftest
+    auth = {"token": TOKEN} if request.param == "token" else {"basic": "fleet:" + PASSWORD}
+    with Server(world.root, port=0, log_path=str(tmp_path / "auth.log"), **auth) as srv:
+        srv.secrets = [TOKEN] if request.param == "token" else [PASSWORD, quote(PASSWORD, safe="")]
+        srv.masked = "/t/********/" if request.param == "token" else "fleet:********@"
+        yield srv
+
+
+def test_channel_and_pip_index_credentials_reach_no_output(run_module, conda_base, auth_server, tmp_path, assert_hidden):
+    """conda (and pip) get the credentials; the result, -vvv output, a failure and ANSIBLE_LOG_PATH never show them."""
+    log = tmp_path / "ansible.log"
+    seen = {"ANSIBLE_LOG_PATH": str(log)}
+    channel = auth_server.channel_url("conda-forge")
+    # conda-rattler-solver drops channel credentials from package URLs: the classic solver keeps them
+    spec = {"prefix": conda_base, "name": "sec", "packages": ["cuda-version=12.4"], "channels": [channel],
+            "override_channels": True, "environment": {"CONDA_SOLVER": "classic"}}
+    made = run_module(MODULE, spec, diff=True, verbosity=3, extra_env=seen)
+    assert made.changed and not made.failed, made.result
+    assert [p["name"] for p in made["packages_added"]] == ["cuda-version"]
+    assert auth_server.masked in json.dumps(made["cmd"]) and auth_server.masked in made.stdout  # masked, not dropped
+    assert auth_server.count("cuda-version-12.4", status=200) == 1  # conda itself got the credentials
+    again = run_module(MODULE, spec, verbosity=1, extra_env=seen)
+    assert not again.changed and not again.failed, again.result
+    failed = run_module(MODULE, dict(spec, packages=["cuda-version=12.4", "no-such-package-q"]), extra_env=seen)
+    assert failed.failed and failed["exception_name"] == "PackagesNotFoundInChannelsError", failed.result
+    assert auth_server.masked in json.dumps(failed["cmd"])
+    index = auth_server.channel_url("pypi/simple/")
+    pip = run_module(MODULE, {"prefix": conda_base, "name": "sec-pip", "python": "3.11", "packages": ["pip"],
+                              "channels": [channel], "override_channels": True, "environment": {"CONDA_SOLVER": "classic"},
+                              "pip": ["--index-url " + index, "condafleet-no-such-dist==9"]}, extra_env=seen)
+    assert pip.failed and pip["exception_name"] == "PipError" and pip["rolled_back"] is True, pip.result
+    assert auth_server.masked in pip["stdout"] + pip["stderr"] + json.dumps(pip["commands"])  # pip printed the index
+    assert_hidden(auth_server.secrets, [made, again, failed, pip], [log])
+
+
+def test_the_role_shows_no_channel_credentials_of_an_environment(
+        ansible_playbook, conda_base, auth_server, tmp_path, assert_hidden):
+    """The role's environment loop runs over positions: the entry (channels, environment) is never the printed item,
+    with -v on success nor in the default output of a failure, nor in ANSIBLE_LOG_PATH."""
+    log = tmp_path / "ansible.log"
+    entry = {"name": "sec-role", "packages": ["cuda-version=12.4"], "channels": [auth_server.channel_url("conda-forge")],
+             "override_channels": True, "environment": {"CONDA_SOLVER": "classic"}}
+
+    def play(name, packages, verbose):
+        path = tmp_path / ("%s.yml" % name)
+        path.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "roles": [{
+            "role": "condafleet.conda.conda",
+            "vars": {"conda_prefix": conda_base, "conda_environments": [dict(entry, packages=packages)]}}]}]))
+        args = ["-i", "localhost,", "-c", "local", str(path), "--tags", "conda_environments"] + (["-v"] if verbose else [])
+        return ansible_playbook(args, tmp_path, {"ANSIBLE_LOG_PATH": str(log)})
+
+    made = play("made", ["cuda-version=12.4"], True)
+    assert made.returncode == 0 and "(item=sec-role)" in made.stdout, made.stdout + made.stderr
+    assert os.path.isdir(os.path.join(conda_base, "envs", "sec-role", "conda-meta"))
+    failed = play("failed", ["cuda-version=12.4", "no-such-package-q"], False)
+    assert failed.returncode != 0 and "PackagesNotFoundInChannelsError" in failed.stdout, failed.stdout + failed.stderr
+    assert_hidden(auth_server.secrets, [], [log])
+    for proc in (made, failed):
+        for secret in auth_server.secrets:
+            assert secret not in proc.stdout + proc.stderr

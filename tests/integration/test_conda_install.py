@@ -9,6 +9,7 @@ refused by design, see test_plain_http_sidecar_is_refused).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -264,6 +265,40 @@ def _start_playbook(tmp_path, task_args, environment):
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def _processes():
+    """``{pid: (sid, argv)}`` of this host's processes."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as handle:
+                argv = handle.read().decode("utf-8", "replace").split("\0")
+            out[int(name)] = (os.getsid(int(name)), argv)
+        except OSError:
+            continue
+    return out
+
+
+def _kill_the_run_installing(prefix):
+    """SIGKILL the module run whose installer writes ``prefix``: the whole session Ansible's worker made for it.
+
+    Killing ansible-playbook is not enough: its worker process calls setsid, so the module and its installer
+    would live on (and finish the install) without it.
+    """
+    sessions = set(sid for sid, argv in _processes().values() if "-p" in argv and str(prefix) in argv)
+    assert sessions, "no installer runs into %s" % prefix
+    for pid, (sid, _argv) in _processes().items():
+        if sid in sessions and pid != os.getpid():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    deadline = time.time() + 30
+    while time.time() < deadline and any(sid in sessions for sid, _argv in _processes().values()):
+        time.sleep(0.1)
+
+
 def test_interrupted_install_is_repaired(run_module, installers, tmp_path):
     prefix = tmp_path / "conda"
     proc = _start_playbook(tmp_path, installers.args(prefix, installers.old), {"CONDAFLEET_INSTALLER_SLEEP": "60"})
@@ -273,6 +308,7 @@ def test_interrupted_install_is_repaired(run_module, installers, tmp_path):
             time.sleep(0.2)
         assert prefix.exists(), "the installer never started writing the prefix"
         time.sleep(0.5)
+        _kill_the_run_installing(prefix)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -283,6 +319,7 @@ def test_interrupted_install_is_repaired(run_module, installers, tmp_path):
     repaired = run_module(MODULE, installers.args(prefix, installers.old))
     assert repaired.changed and repaired["action"] == "reinstall", repaired.result
     assert_installed(prefix, installers.conda(installers.old))
+    assert not (tmp_path / ".conda.condafleet-install.lock").exists()  # the killed run's lock file, removed by the repair
     assert not run_module(MODULE, installers.args(prefix, installers.old)).changed
 
 
@@ -424,3 +461,139 @@ def test_a_plain_environment_is_never_removed_as_an_installation(run_module, ins
         result = run_module(MODULE, dict(installers.args(env, installers.new), state=state))
         assert result.failed and "conda environment" in result["msg"], result.result
     assert (env / "thesis.tex").read_text() == "precious" and (env / "conda-meta" / "history").exists()
+
+
+# -- concurrency, lying labels, symlinks -----------------------------------------------------------------------
+
+
+def _start_recorded(tmp_path, name, task_args, environment):
+    """ansible-playbook running one conda_install task in the background; its result lands in NAME.json."""
+    result = tmp_path / ("%s.json" % name)
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "install", MODULE: task_args, "environment": environment, "register": "__r", "ignore_errors": True},
+        {"name": "keep the result", "ansible.builtin.copy": {"content": "{{ __r | to_json }}", "dest": str(result),
+                                                             "mode": "0600"}},
+    ]}]
+    path = tmp_path / ("%s.yml" % name)
+    path.write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PYTHON_INTERPRETER=MANAGED_PYTHON,
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / ("ltmp-" + name)))
+    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(path)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    return proc, result
+
+
+def test_two_runs_at_once_into_one_prefix_install_it_once(installers, tmp_path):
+    """The second run waits for the first one's lock, then finds its installation: one installer run, one change."""
+    from fixtures import run_conda
+
+    prefix = tmp_path / "conda"
+    slow = {"CONDAFLEET_INSTALLER_SLEEP": "15"}  # the installer of either run outlasts the other's start
+    runs = [_start_recorded(tmp_path, name, installers.args(prefix, installers.old), slow) for name in ("a", "b")]
+    results = []
+    for proc, path in runs:
+        out, _err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out
+        results.append(json.loads(path.read_text()))
+    assert sorted((r.get("changed"), r.get("action")) for r in results) == [(False, "none"), (True, "install")], results
+    assert not any(r.get("failed") for r in results), results
+    assert installers.downloads(installers.old) == 1  # the installer ran once
+    assert_installed(prefix, installers.conda(installers.old))
+    assert not (prefix / ".condafleet-install").exists()
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".")] == []  # the lock file is gone
+    version = run_conda(str(prefix), "--version")
+    assert version.returncode == 0 and version.stdout.split() == ["conda", installers.conda(installers.old)], version
+
+
+def _mislabelled(installers, which, label, directory):
+    """A copy of a world installer whose name and header ('# VER:', INSTALLER_VER) say ``label``, with its sidecar."""
+    with open(os.path.join(installers.dir, which[0]), "rb") as handle:
+        data = handle.read()
+    head = data[:4096]
+    assert head.count(which[1].encode()) == 2, head[:600]  # '# VER:' and INSTALLER_VER=; same length, same offsets
+    assert len(label) == len(which[1])
+    data = head.replace(which[1].encode(), label.encode()) + data[4096:]
+    name = which[0].replace(which[1], label)
+    path = os.path.join(str(directory), name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    digest = hashlib.sha256(data).hexdigest()
+    with open(path + ".sha256", "w", encoding="utf-8") as handle:
+        handle.write("%s  %s\n" % (digest, name))
+    assert inst.release_from_filename(name)[0] == label and inst.release_from_header(data[:4096].decode("latin-1")) == label
+    return path, digest
+
+
+def test_an_installer_that_lies_about_its_version_fails_instead_of_upgrading_at_every_run(run_module, installers, tmp_path):
+    """state=latest: the header says the new release, the payload is the old conda. Before, every run 'upgraded'."""
+    old, new = installers.old, installers.new
+    prefix = tmp_path / "conda"
+    made = run_module(MODULE, installers.args(prefix, old))
+    assert made.changed and not made.failed, made.result
+    liar, digest = _mislabelled(installers, old, new[1], tmp_path)
+    args = dict(prefix=str(prefix), distribution=installers.distribution, state="latest", installer_url="file://" + liar,
+                checksum="sha256:" + digest)
+    for _attempt in range(2):
+        res = run_module(MODULE, args)
+        assert res.failed and res["action"] == "upgrade", res.result
+        assert "claims conda %s but installed conda %s" % (installers.conda(new), installers.conda(old)) in res["msg"]
+        assert liar in res["msg"] and res["version"] == installers.conda(old)
+        assert_installed(prefix, installers.conda(old))  # the installation stands, healthy and complete
+        assert not (prefix / ".condafleet-install").exists()
+    # A pinned version on a fresh prefix: the same clear failure, not a silent success.
+    fresh = tmp_path / "fresh"
+    res = run_module(MODULE, dict(args, prefix=str(fresh), state="present", version=new[1]))
+    assert res.failed and res["action"] == "install" and "claims conda %s" % installers.conda(new) in res["msg"], res.result
+    assert_installed(fresh, installers.conda(old))
+
+
+def test_a_symlinked_prefix_is_the_installation_it_points_at(run_module, installers, tmp_path):
+    real, link = tmp_path / "real-conda", tmp_path / "conda"
+    made = run_module(MODULE, installers.args(real, installers.old))
+    assert made.changed, made.result
+    os.symlink(str(real), str(link))
+    before = len(installers.requests())
+    for check in (True, False):
+        for args in (installers.args(link, installers.old), dict(prefix=str(link), distribution=installers.distribution)):
+            res = run_module(MODULE, args, check=check, diff=True)
+            assert not res.failed and not res.changed and res["action"] == "none", res.result
+            assert res["version"] == installers.conda(installers.old) and res["conda_exe"] == str(link / "bin" / "conda")
+    assert len(installers.requests()) == before
+    assert os.path.islink(str(link)) and [n for n in os.listdir(str(tmp_path)) if n.startswith(".")] == []
+
+
+def test_a_prefix_with_a_space_is_refused_before_anything(run_module, installers, tmp_path):
+    prefix = tmp_path / "my conda"
+    res = run_module(MODULE, installers.args(prefix, installers.old))
+    assert res.failed and repr(str(prefix)) in res["msg"] and "space" in res["msg"], res.result
+    assert not prefix.exists() and installers.downloads(installers.old) == 0
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".")] == []  # no lock taken either
+
+
+@pytest.mark.parametrize("cache", ["host", "controller"])
+def test_a_tokenized_installer_url_is_masked_in_results_logs_and_the_controller_cache(
+        run_module, installers, tmp_path, cache, assert_hidden):
+    from server import Server  # the world's loopback server, here with conda-style token auth
+
+    token = "tk-Inst4llerT0ken-%s" % cache
+    log = tmp_path / "ansible.log"
+    with Server(installers.root, token=token, log_path=str(tmp_path / "auth.log")) as srv:
+        prefix = tmp_path / "conda"
+        url = srv.channel_url("installers/" + installers.old[0])
+        args = installers.args(prefix, installers.old, installer_url=url, installer_cache=cache,
+                               cache_dir=str(tmp_path / "cache"))
+        del args["mirror_url"]
+        missing = run_module(MODULE, dict(args, installer_url=url + ".missing"), extra_env={"ANSIBLE_LOG_PATH": str(log)})
+        assert missing.failed and "404" in missing["msg"] and "/t/********/" in missing["msg"], missing.result
+        res = run_module(MODULE, args, diff=True, verbosity=3, extra_env={"ANSIBLE_LOG_PATH": str(log)})
+        assert res.changed and not res.failed, res.result
+        assert_installed(prefix, installers.conda(installers.old))
+        assert srv.count(installers.old[0], status=200) == 1
+    assert res["installer_url"] == url.replace(token, "********")
+    cached = sorted(str(p) for p in (tmp_path / "cache").glob("*/source.json"))
+    assert len(cached) == (1 if cache == "controller" else 0)
+    if cached:
+        with open(cached[0], encoding="utf-8") as handle:
+            assert json.load(handle)["url"] == res["installer_url"]
+    assert_hidden([token], [missing, res], [log] + cached)

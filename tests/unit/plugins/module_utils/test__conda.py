@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -374,14 +375,82 @@ def test_environments_from_disk(tmp_path, monkeypatch):
     ]
 
 
-def test_pip_dists_skips_conda_installed(tmp_path):
+def test_pip_dists_counts_only_what_pip_installed_and_site_dists_counts_everything(tmp_path):
     site = tmp_path / "lib" / "python3.11" / "site-packages"
     for dist, installer in (("condafleet_hello-1.0", "pip"), ("pip-24.0", "conda"), ("TinyJSON-0.1", None)):
         info = site / (dist + ".dist-info")
         info.mkdir(parents=True)
         if installer:
             (info / "INSTALLER").write_text(installer + "\n")
-    assert _conda.pip_dists(str(tmp_path)) == {"condafleet-hello": "1.0", "tinyjson": "0.1"}
+    (site / "Old_Thing-2.3-py3.11.egg-info").write_text("Metadata-Version: 1.0\n")
+    # a dist-info without INSTALLER is not pip's: conda packages ship them so
+    assert _conda.pip_dists(str(tmp_path)) == {"condafleet-hello": "1.0"}
+    assert _conda.dist_versions(str(tmp_path)) == {"condafleet-hello": "1.0", "pip": "24.0", "tinyjson": "0.1",
+                                                   "old-thing": "2.3"}
+    assert _conda.site_dists(str(tmp_path))["pip"] == {"version": "24.0", "installer": "conda"}
+
+
+def _record(meta, name, version, build):
+    meta.mkdir(parents=True, exist_ok=True)
+    (meta / ("%s-%s-%s.json" % (name, version, build))).write_text(
+        json.dumps({"name": name, "version": version, "build": build, "files": []}))
+
+
+def test_environment_state_needs_positive_evidence(tmp_path):
+    assert _conda.environment_state(str(tmp_path / "none"))["state"] == "absent"
+    (tmp_path / "empty").mkdir()
+    assert _conda.environment_state(str(tmp_path / "empty"))["state"] == "absent"
+    # records without history: a create killed half-way
+    _record(tmp_path / "killed" / "conda-meta", "python", "3.11.9", "h0_0_cpython")
+    killed = _conda.environment_state(str(tmp_path / "killed"))
+    assert killed["state"] == "incomplete" and killed["records"] == 1 and killed["marker"] is None
+    assert "no conda-meta/history" in killed["found"]
+    # this collection's marker, even before conda wrote anything
+    _conda.write_create_marker(str(tmp_path / "started"), "/opt/conda")
+    started = _conda.environment_state(str(tmp_path / "started"))
+    assert started["state"] == "incomplete" and started["marker"] == "/opt/conda"
+    _conda.remove_create_marker(str(tmp_path / "started"))
+    assert _conda.environment_state(str(tmp_path / "started"))["state"] == "foreign"
+    # an empty conda-meta beside user files, or a .json that is not a record: not an environment
+    user = tmp_path / "user"
+    (user / "conda-meta").mkdir(parents=True)
+    (user / "conda-meta" / "notes-1-2.json").write_text('{"name": "other"}')
+    (user / "thesis.tex").write_text("x")
+    found = _conda.environment_state(str(user))
+    assert found["state"] == "foreign" and "thesis.tex" in found["found"]
+    (tmp_path / "file").write_text("x")
+    assert _conda.environment_state(str(tmp_path / "file"))["state"] == "foreign"
+    env = make_env(tmp_path / "env")
+    assert _conda.environment_state(str(env))["state"] == "environment"
+
+
+def test_incomplete_environments_of_an_installation(tmp_path):
+    base = make_env(tmp_path / "conda")
+    _record(base / "envs" / "half" / "conda-meta", "python", "3.11.9", "h0_0_cpython")
+    make_env(base / "envs" / "whole")
+    (base / "envs" / "junk").mkdir()
+    (base / "envs" / "junk" / "file").write_text("x")
+    assert _conda.incomplete_environments(str(base)) == [str(base / "envs" / "half")]
+
+
+@pytest.mark.parametrize("value, expected", [("0022", 0o022), ("027", 0o027), ("0002", 0o002)])
+def test_parse_umask(value, expected):
+    assert _conda.parse_umask(value) == expected
+
+
+@pytest.mark.parametrize("value", ["22", "0o22", "0088", "", None, "00022"])
+def test_parse_umask_names_the_bad_value(value):
+    with pytest.raises(ValueError, match="umask must be an octal string such as '0022', got %s" % re.escape(repr(value))):
+        _conda.parse_umask(value)
+
+
+def test_read_text_file_names_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "environment.yml"
+    path.write_bytes(b"dependencies:\n  - caf\xe9\n")
+    with pytest.raises(ValueError, match=r"cannot read spec_file .*environment.yml: it is not UTF-8 text \(byte 0xe9 at offset 21\)"):
+        _conda.read_text_file(str(path), "spec_file")
+    with pytest.raises(ValueError, match="cannot read spec_file .*missing"):
+        _conda.read_text_file(str(tmp_path / "missing"), "spec_file")
 
 
 def test_installation_lock_serializes(tmp_path):
@@ -470,3 +539,21 @@ def test_a_crash_without_a_complete_success_answer_is_a_failure(rc, out):
     runner = _conda.CondaRunner(_Module(rc, out), "/opt/conda/bin/conda")
     with pytest.raises(_conda.CondaError):
         runner.json(["install", "-p", "/opt/conda/envs/x", "numpy"])
+
+
+def test_spec_files_are_utf8_or_utf16_with_its_byte_order_mark():
+    text = "name: x\ndependencies:\n  - python\n"
+    assert _conda.decode_text(text.encode("utf-16")) == text
+    assert _conda.decode_text(text.encode("utf-8")) == text
+    # conda would read these bytes as UTF-16 (any even length decodes): unrelated characters, not the file
+    latin1 = "dependencies:\n  - cafés\n".encode("latin-1")
+    assert len(latin1) % 2 == 0
+    with pytest.raises(UnicodeDecodeError):
+        _conda.decode_text(latin1)
+
+
+def test_read_text_file_names_a_broken_utf16_file(tmp_path):
+    path = tmp_path / "environment.yml"
+    path.write_bytes(b"\xff\xfe" + "name: x\n".encode("utf-16-le") + b"\x00")
+    with pytest.raises(ValueError, match=r"environment.yml: it starts as UTF-16 text but is not"):
+        _conda.read_text_file(str(path), "spec_file")

@@ -1,6 +1,6 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The stdlib .condarc reader/writer: parsing, emitting, editing, decisions, masking."""
+"""The stdlib .condarc reader/writer: parsing, emitting, editing, decisions."""
 from __future__ import annotations
 
 import pytest
@@ -277,16 +277,6 @@ def test_tos_accepted():
     assert not rc.tos_accepted(records, "https://repo.anaconda.com/pkgs/r")
 
 
-def test_mask_and_secrets():
-    text = "channel_alias: https://deploy:s3cret@m.example.com/t/tok-9/conda\nssl_verify: true\n"
-    masked = rc.mask(text)
-    assert "s3cret" not in masked and "tok-9" not in masked and "deploy" in masked
-    assert rc.mask({"a": ["http://u:pw@p:1"]}) == {"a": ["http://u:********@p:1"]}
-    assert sorted(rc.secrets_in({"proxy_servers": {"https": "http://u:pw@p:1"}, "x": ["https://h/t/tk/c"]})) == [
-        "pw", "tk"]
-    assert rc.has_secrets(text) and not rc.has_secrets("channels:\n  - https://conda.example.com/x\n")
-
-
 @needs_yaml
 def test_external_reader_script_reads_what_the_builtin_reader_does_not(tmp_path):
     """The script the module runs with the installation's Python (here: this Python, PyYAML)."""
@@ -301,3 +291,101 @@ def test_external_reader_script_reads_what_the_builtin_reader_does_not(tmp_path)
     assert answer["reader"] in ("ruamel.yaml", "PyYAML")
     assert answer["data"] == {"base": ["conda-forge"], "channels": ["conda-forge"], "note": "two\nlines\n"}
     assert list(rc.parse(path.read_text()).opaque()) == ["base", "channels", "note"]
+
+
+# ---------------------------------------------------------------- hostile input
+
+@pytest.mark.parametrize("key, value, message", [
+    ("remote_max_retries", "abc", "remote_max_retries must be an integer, got a string 'abc'"),
+    ("remote_max_retries", True, "must be an integer, got a boolean"),
+    ("remote_connect_timeout_secs", [1], "must be a number"),
+    ("default_python", 3.1, "quote it"),
+    ("channel_alias", 5, "channel_alias must be a string"),
+    ("channels", ["conda-forge", 3], r"channels\[1\] must be a string, got an integer 3"),
+    ("channels", ["conda-forge\nchannel_alias: http://evil"], r"channels\[0\] holds a control character"),
+    ("channels", ["conda forge"], r"channels\[0\] must be a channel name or URL without spaces"),
+    ("channels", [""], "without spaces"),
+    ("custom_channels", {"bioconda": ["x"]}, "custom_channels.bioconda must be a string"),
+    ("custom_multichannels", {"mine": "conda-forge"}, "custom_multichannels.mine must be a list"),
+    ("proxy_servers", {"https": "http://u:pw@proxy\r\n:3128"}, r"proxy_servers.https holds a control character"),
+    ("env_prompt", "(x)\x1b[31m ", "env_prompt holds a control character"),
+    ("solver", None, "remove_keys"),
+    ("safety_checks", "sometimes", "safety_checks must be one of disabled, warn, enabled"),
+])
+def test_values_conda_would_refuse_are_refused(key, value, message):
+    with pytest.raises(rc.CondarcError, match=message):
+        rc.check_value(key, value)
+
+
+def test_control_character_message_masks_credentials():
+    with pytest.raises(rc.CondarcError) as caught:
+        rc.check_value("channel_alias", "https://u:Secr3t@mirror/\n")
+    assert "Secr3t" not in str(caught.value) and "********" in str(caught.value)
+
+
+def test_numbers_from_strings_and_floats_from_integers():
+    assert rc.check_value("remote_max_retries", "7") == 7
+    assert rc.check_value("remote_read_timeout_secs", 60) == 60.0
+    assert isinstance(rc.check_value("remote_read_timeout_secs", 60), float)
+    assert rc.check_value("local_repodata_ttl", False) is False and rc.check_value("local_repodata_ttl", 30) == 30
+    assert rc.check_value("default_python", "3.10") == "3.10"
+    assert rc.check_value("proxy_servers", {"http": None}) == {"http": None}
+
+
+def test_requested_channels_and_mirror_values_are_checked():
+    with pytest.raises(rc.CondarcError, match=r"channels\[0\] holds a control character"):
+        rc.desired_values({}, {"channels": ["bad\nname"]})
+    with pytest.raises(rc.CondarcError, match="channel_alias holds a control character"):
+        rc.desired_values({}, {"mirror": {"url": "https://mirror.example.com/\x00"}})
+    # what the file already holds is not the request's fault
+    assert rc.desired_values({"channels": ["odd name"]}, {"channels": ["conda-forge"], "channels_mode": "present"})[
+        "channels"] == ["odd name", "conda-forge"]
+
+
+def test_bad_key_names_and_suggestions():
+    assert rc.bad_key_names(["channels", "conda-build", "chan nels", "a\nb", "", "_x", "1x"]) == [
+        "chan nels", "a\nb", "", "1x"]
+    assert rc.suggest("chanels")[:2] == ["channels", "channel"]
+    assert rc.suggest("channel_prority")[0] == "channel_priority"
+    assert rc.suggest("zzzz") == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- conda-forge\n- defaults\n", "a list at its top level (line 1)"),
+    ("# comment\n\n[conda-forge]\n", "a list at its top level (line 3)"),
+    ("--- - a\n", "a list"),
+    ("just a string\n", "a scalar at its top level (line 1: \"just a string\")"),
+    ("'quoted'\n", "a scalar"),
+    ("channels:\n  - a\x00b\n", "control character \"\\u0000\" on line 2"),
+    ("\x7fELF\x02\x01\x01\n", "control character"),
+])
+def test_file_problem(text, message):
+    assert message in rc.file_problem(text)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "channels:\n  - a\n", "---\nchannels: [a]\n",
+                                  "{channels: [a]}\n", "'quoted key': 1\n", "? complex\n: key\n",
+                                  "base: &a\n  - x\n", "%YAML 1.2\n---\nsolver: classic\n", "x: 1\r\n\ty: 2\n"])
+def test_file_problem_none_for_mappings(text):
+    assert rc.file_problem(text) is None
+
+
+def test_older_names_conda_still_reads_are_known_and_typed():
+    assert rc.unknown_keys(["pip_interop_enabled", "root_dir", "softlink", "conda-build", "verbose"]) == []
+    assert rc.alias_group("softlink") == ("softlink", "always_softlink")
+    assert rc.check_value("softlink", "yes") is True
+    with pytest.raises(rc.CondarcError, match="verbose is the older name of verbosity"):
+        rc.check_value("verbose", "loud")
+    assert rc.plan({"root_dir": "/opt/x"}, {"settings": {"root_prefix": "/opt/y"}}) == {
+        "root_prefix": "/opt/y", "root_dir": rc.REMOVE}
+
+
+@pytest.mark.parametrize("text", ["x: " + "[" * 40 + "]" * 40 + "\n",
+                                  "x:\n" + "".join("  " * (level + 1) + "k%d:\n" % level for level in range(40))])
+def test_deep_nesting_is_left_to_conda_s_reader(text):
+    block = rc.parse(text).block("x")
+    assert block.value is rc.OPAQUE and "nested more than 32 deep" in block.error
+
+
+def test_nesting_within_the_limit_is_read():
+    assert rc.parse("x: " + "[" * 30 + "]" * 30 + "\n").data()["x"] is not rc.OPAQUE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -44,16 +45,19 @@ def test_environment_yml_with_nodefaults_and_pip():
     desired = want(text=text, packages=["numpy"], channels=["mine"])
     assert desired["specs"] == ["python=3.11", "pip", "numpy"]
     assert desired["channels"] == ["mine", "conda-forge"] and not desired["override_channels"]
-    assert desired["pip"] == ["condafleet-hello==1.0"]
-    assert desired["pip_options"] == ["--index-url", "http://127.0.0.1/simple"]
+    assert desired["pip"] == ["--index-url http://127.0.0.1/simple", "condafleet-hello==1.0"]
     assert desired["variables"] == {"A": "b"}
 
 
 @pytest.mark.parametrize("text, words", [
-    ("dependencies:\n  - {a: b}\n", "unsupported entry"),
-    ("foo: 1\n", "unknown key"),
+    ("dependencies:\n  - 3.10\n", "not a string; quote it"),
+    ("dependencies:\n  - conda: [numpy]\n", "'conda:' mapping"),
     ("channels: [nodefaults]\n", "needs at least one channel"),
-    ("dependencies: &x\n  - a\n", "cannot read"),
+    ("dependencies: &x\n  - a\n", "does not read by itself"),
+    ("dependencies:\n  - pip\n  - pip:\n    - --only-binary=:all:\n", "quote the line"),
+    ("", "empty"),
+    ("# only a comment\n", "empty"),
+    ("- numpy\n", "not a YAML mapping"),
 ])
 def test_environment_yml_errors(text, words):
     with pytest.raises(es.SpecError, match=words):
@@ -204,9 +208,33 @@ def test_transaction_actions_from_records():
     ("dependencies: numpy\n", "dependencies"),
     ("channels: conda-forge\ndependencies:\n  - numpy\n", "channels"),
     ("dependencies:\n  - pip\n  - pip: requests\n", "pip"),
+    ("  dependencies: numpy\n", "dependencies"),
 ])
 def test_environment_yml_string_where_a_list_belongs_is_an_error(text, key):
     """A string field is never split into one spec per character (``n u m p y``)."""
     with pytest.raises(es.SpecError) as err:
         es.parse_environment_yml(text)
     assert key in str(err.value) and "must be a list" in str(err.value)
+
+
+def test_prune_needs_a_spec_that_names_a_package():
+    assert "names at least one package" in es.prune_error(want(), True)
+    assert "names at least one package" in es.prune_error(want(pip=["tinyjson"]), True)
+    assert "names at least one package" in es.prune_error(want(text="@EXPLICIT\n"), True)
+    assert es.prune_error(want(), False) is None
+    assert es.prune_error(want(packages=["numpy"]), True) is None
+    assert es.prune_error(want(python="3.11"), True) is None
+
+
+def test_prune_keeps_python_pip_and_the_conda_packages_that_meet_pip_requirements():
+    decision = es.plan(VISION, want(packages=["opencv"], pip=["Pandas>=2"]), prune=True,
+                       pip_installed={"pandas": "2.2.2"})
+    assert decision["remove"] == [] and decision["pip"] == []
+    assert es.plan(VISION, want(packages=["opencv"]), prune=True)["remove"] == ["pandas"]
+    assert es.compare(VISION, want(packages=["opencv"], pip=["pandas"]), {"pandas": "2.2.2"})["extra"] == []
+
+
+def test_bad_names_are_refused_by_validate():
+    for spec in ("../../etc", "numpy\n", "nu mpy=1\nx"):
+        with pytest.raises(es.SpecError, match="invalid package spec %s" % re.escape(repr(spec))):
+            want(packages=[spec])

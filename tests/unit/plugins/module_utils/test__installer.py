@@ -329,3 +329,22 @@ def test_reverse_restores_lines_conda_commented_out():
     assert inst.without_init(text, "/opt/conda") == ". /opt/conda/etc/profile.d/conda.sh\n"
     # conda's own (real) block, written by `conda init bash`, is recognised too
     assert inst.without_init(inst.init_block("/opt/conda", "bash"), "/opt/conda") == ""
+
+
+@pytest.mark.parametrize("wanted, installed, expected", [
+    ("26.7.1", "26.7.1", None),
+    ("26.7", "26.7.0", None),                 # one version, two spellings
+    (None, "25.3.1", None),                   # any version was fine (version=latest, state=present)
+    ("26.7.1", None, None),                   # nothing to compare (the install is reported incomplete elsewhere)
+    ("26.7.1", "25.3.1", "claims conda 26.7.1 but installed conda 25.3.1"),
+    ("25.3.1", "26.7.1", "claims conda 25.3.1 but installed conda 26.7.1"),
+])
+def test_label_mismatch(wanted, installed, expected):
+    assert inst.label_mismatch(wanted, installed) == expected
+
+
+def test_last_words_say_why_an_installer_failed():
+    assert inst.last_words("", "ok\ntar: ./lib/x.so: Cannot write: No space left on device\n\n") == \
+        ": tar: ./lib/x.so: Cannot write: No space left on device"
+    assert inst.last_words("ERROR: bad\n", "noise\n") == ": ERROR: bad"
+    assert inst.last_words(None, "") == ""

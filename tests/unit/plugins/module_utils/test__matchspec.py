@@ -323,3 +323,47 @@ def test_spec_name():
     assert spec_name("python==>3.9") == "python"
     with pytest.raises(MatchSpecError):
         spec_name(">=1.0")
+
+
+@pytest.mark.parametrize("spec, bad", [
+    ("../../etc", "'../../etc'"),
+    ("numpy\nrm", "control character"),
+    ("numpy=1.0\n", "control character"),
+    ("a/b", "invalid package name 'a/b'"),
+    (".hidden", "invalid package name '.hidden'"),
+    ("-numpy", "invalid package name"),
+    ("../x::numpy", "invalid channel '../x'"),
+    ("conda-forge/../x::numpy", "invalid channel"),
+    ("https://example.com/a/../b/x-1.0-0.conda", None),
+])
+def test_names_and_channels_conda_cannot_have_are_refused(spec, bad):
+    if bad is None:
+        MatchSpec.parse(spec)
+        return
+    with pytest.raises(MatchSpecError) as err:
+        MatchSpec.parse(spec)
+    assert bad in str(err.value) and repr(spec) in str(err.value)
+
+
+@pytest.mark.parametrize("spec", ["numpy", "scikit-learn>=1.3", "_libgcc_mutex", "py*", "^py.*$", "conda-forge::numpy",
+                                  "/srv/chan::numpy", "file:///srv/chan::numpy", "pkgs/main::numpy", "r-base=4.3"])
+def test_names_conda_has_are_accepted(spec):
+    MatchSpec.parse(spec)
+
+
+NUMPY = {"name": "numpy", "version": "2.1.0", "build": "py311_0", "build_number": 0, "subdir": "linux-64",
+         "channel": "http://127.0.0.1:8731/conda-forge/linux-64",
+         "url": "http://127.0.0.1:8731/conda-forge/linux-64/numpy-2.1.0-py311_0.tar.bz2"}
+
+
+@pytest.mark.parametrize("spec, ok", [
+    ("*/linux-64::numpy", True),
+    ("*::numpy", True),
+    ("*/osx-64::numpy", False),
+    ("conda-forge/linux-64::numpy", True),
+    ("conda-forge/noarch::numpy", False),
+    ("other/linux-64::numpy", False),
+    ("numpy[channel='*', subdir=linux-64]", True),
+])
+def test_wildcard_channel_and_subdir_match_the_record(spec, ok):
+    assert MatchSpec.parse(spec).match(NUMPY) is ok

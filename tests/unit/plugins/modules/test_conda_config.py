@@ -21,6 +21,8 @@ def make_prefix(tmp_path, version="26.7.1", tos=False, name="base"):
     meta = prefix / "conda-meta"
     meta.mkdir(parents=True)
     (meta / "history").write_text("")
+    (prefix / "bin").mkdir()
+    (prefix / "bin" / "conda").write_text("#!/bin/sh\n")  # with history and a conda record: an installation
     (meta / ("conda-%s-py_0.json" % version)).write_text(json.dumps({"name": "conda", "version": version}))
     if tos:
         (meta / TOS_RECORD).write_text(json.dumps({"name": "conda-anaconda-tos", "version": "0.2.2"}))
@@ -153,6 +155,27 @@ def test_token_and_settings_credentials_are_masked(run, tmp_path):
     shown = json.dumps(result)
     assert "tk-SECRET-42" not in shown and "Pr0xyPw" not in shown
     assert "/t/tk-SECRET-42" in (prefix / ".condarc").read_text()
+
+
+@pytest.mark.parametrize("password, mirror_password", [("pa'ss@1", None), ("x", "y")])
+def test_hostile_and_one_character_passwords_are_masked_by_pattern_only(run, tmp_path, password, mirror_password):
+    """A quote and a raw @ in a proxy password; one-character passwords hide nothing but themselves ('y' is in proxy)."""
+    prefix = make_prefix(tmp_path)
+    proxy = "http://bob:%s@proxy.example.com:3128" % password
+    args = {"prefix": str(prefix), "settings": {"proxy_servers": {"https": proxy}}}
+    if mirror_password:
+        args["mirror"] = {"url": "https://mirror.example.com/conda", "username": "deploy", "password": mirror_password}
+    result = run(args, diff=True)
+    assert result["values"]["proxy_servers"] == {"https": "http://bob:********@proxy.example.com:3128"}
+    assert result["path"] == str(prefix / ".condarc") and result["mode"] == "0600"
+    assert stat.S_IMODE(os.stat(prefix / ".condarc").st_mode) == 0o600
+    invocation = result["invocation"]["module_args"]
+    assert invocation["settings"] == {"proxy_servers": {"https": "http://bob:********@proxy.example.com:3128"}}
+    assert "bob:" + password not in json.dumps(result)
+    if mirror_password:
+        assert result["values"]["channel_alias"] == "https://deploy:********@mirror.example.com/conda"
+        assert invocation["mirror"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        assert "deploy:" + mirror_password not in json.dumps(result)
 
 
 def test_remove_keys(run, tmp_path):
@@ -291,3 +314,15 @@ def test_tos_acceptance_is_recorded_once(run, tmp_path):
                                                           "https://repo.anaconda.com/pkgs/r"]
     second = run(args)
     assert not second["changed"] and second["tos_channels"] == [] and second["_calls"] == []
+
+
+def test_system_scope_needs_an_installation(run, tmp_path):
+    """The positive evidence conda_install uses: history, bin/conda and a conda record; a plain environment
+    (conda-meta/history only) is no installation and gets no .condarc."""
+    env = tmp_path / "env"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "conda-meta" / "history").write_text("")
+    result = run({"prefix": str(env), "channels": ["conda-forge"]})
+    assert result["failed"] and "no conda installation at %s" % env in result["msg"], result
+    assert "a conda environment (conda-meta/history) without bin/conda" in result["msg"]
+    assert os.listdir(str(env)) == ["conda-meta"]

@@ -171,7 +171,7 @@ def test_failed_create_removes_half_created_env(run, base):
     target = base / "envs" / "finance"
 
     def handler(cmd):
-        (target / "conda-meta").mkdir(parents=True)
+        (target / "conda-meta").mkdir(parents=True, exist_ok=True)
         return rc, out, err
 
     result = run({"prefix": str(base), "name": "finance", "packages": ["numpy=2.1", "python=3.9"]}, handler=handler)
@@ -265,7 +265,9 @@ def test_pip_runs_only_when_unsatisfied(run, base):
 
     def handler(cmd):
         assert cmd[:4] == [str(target / "bin" / "python"), "-m", "pip", "install"]
-        assert cmd[-3:] == ["--index-url", "http://127.0.0.1:1/pypi/simple/", "tinyjson==0.1"]
+        assert cmd[-2] == "-r" and "http://127.0.0.1:1/pypi/simple/" not in " ".join(cmd)
+        with open(cmd[-1], encoding="utf-8") as handle:  # the lines as written, as conda hands them to pip
+            assert handle.read() == "--index-url http://127.0.0.1:1/pypi/simple/\ntinyjson==0.1\n"
         (site / "tinyjson-0.1.dist-info").mkdir(parents=True)
         (site / "tinyjson-0.1.dist-info" / "INSTALLER").write_text("pip\n")
         return 0, "Successfully installed tinyjson-0.1\n", ""
@@ -276,3 +278,33 @@ def test_pip_runs_only_when_unsatisfied(run, base):
     assert first["changed"] and first["actions"]["pip"] == ["tinyjson==0.1"] and len(first["_calls"]) == 1
     second = run(args)
     assert not second["changed"] and second["_calls"] == []
+
+
+def test_spec_file_warnings_are_conda_s_and_a_converged_env_runs_nothing(run, base, tmp_path):
+    target = write_records(base / "envs" / "api", VISION)
+    dist = target / "lib" / "python3.11" / "site-packages" / "tinyjson-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "INSTALLER").write_text("pip\n")
+    spec = tmp_path / "environment.yml"
+    spec.write_text("---\n  name: api\n  category: main\n  dependencies:\n    - python=3.11\n    - numpy\n"
+                    "    - pip:\n      - --index-url https://user:secret@pypi.example.com/simple\n      - tinyjson==0.1\n")
+    result = run({"prefix": str(base), "name": "api", "spec_file": str(spec)})
+    assert not result["changed"] and result["_calls"] == [], result
+    warnings = json.dumps(result["warnings"])
+    assert "EnvironmentSectionNotValid" in warnings and "category" in warnings and "pip is added" in warnings
+
+
+def test_a_pip_line_without_a_name_goes_to_pip_as_written(run, base, tmp_path):
+    target = write_records(base / "envs" / "api", VISION)
+    spec = tmp_path / "environment.yml"
+    spec.write_text("dependencies:\n  - python\n  - pip\n  - pip:\n    - -e .\n")
+    seen = []
+
+    def handler(cmd):
+        with open(cmd[-1], encoding="utf-8") as handle:
+            seen.append(handle.read())
+        return 0, "Requirement already satisfied\n", ""
+
+    result = run({"prefix": str(base), "name": "api", "spec_file": str(spec)}, handler=handler)
+    assert seen == ["-e .\n"] and not result["changed"] and result["actions"]["pip"] == ["-e ."]
+    assert str(target / "bin" / "python") == result["commands"][0][0]

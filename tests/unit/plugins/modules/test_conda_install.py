@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import PrefixLock, lock_path
 from ansible_collections.condafleet.conda.plugins.modules import conda_install
 
 INSTALLER = b"#!/bin/sh\n# NAME:  Miniforge3\n# VER:   26.7.1-0\necho installing\n"
@@ -247,6 +250,7 @@ def test_missing_checksum_fails_before_anything(run, tmp_path):
     (dict(prefix="/opt/conda", version="26"), "got '26'"),
     (dict(prefix="/opt/conda", umask="9"), "umask must be"),
     (dict(prefix="/opt/conda", init_shells=["tcsh"]), "got 'tcsh'"),
+    (dict(prefix="/opt/conda", lock_timeout=-1), "lock_timeout must be a number of seconds, 0 or more, got -1"),
 ])
 def test_input_errors(run, args, words):
     res = run(args)
@@ -320,3 +324,50 @@ def test_miniforge_latest_installs_the_versioned_asset_with_its_sidecar(run, tmp
     asked[:] = []
     again = run(dict(prefix=str(tmp_path / "conda"), distribution="miniforge", state="latest"))
     assert again["changed"] is False and [u for u, _h in asked] == [base + "/latest/download/Miniforge3-Linux-x86_64.sh"]
+
+
+def test_installer_with_a_wrong_label_fails_instead_of_upgrading_at_every_run(run, tmp_path, installer_file):
+    """The file says 26.7.1-0 and so does version, but what it installs is conda 25.3.1."""
+    prefix = tmp_path / "conda"
+    for _attempt in range(2):
+        res = run(src_args(prefix, installer_file), installer=Installer(version="25.3.1"))
+        assert res["failed"] is True and res["changed"] is True, res
+        assert "claims conda 26.7.1 but installed conda 25.3.1" in res["msg"] and installer_file in res["msg"]
+        assert res["version"] == "25.3.1" and len(res["_calls"]) == 1
+        assert not (prefix / ".condafleet-install").exists()  # a complete installation, not a half-made one
+    assert not os.path.exists(lock_path(str(prefix)))
+
+
+def test_a_run_waiting_for_the_lock_finds_the_installation_and_changes_nothing(run, tmp_path, installer_file):
+    prefix = tmp_path / "conda"
+    held = PrefixLock(str(prefix), 10)
+    held.__enter__()
+
+    def other_run():  # another run holds the lock, installs, lets go
+        time.sleep(1)
+        make_install(str(prefix), "26.7.1")
+        held.__exit__(None, None, None)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    started = time.monotonic()
+    res = run(src_args(prefix, installer_file))
+    thread.join()
+    assert time.monotonic() - started >= 0.9  # it waited
+    assert res["changed"] is False and res["action"] == "none" and res["_calls"] == [], res
+    assert not os.path.exists(lock_path(str(prefix)))
+
+
+def test_a_lock_held_too_long_fails_before_anything_changes(run, tmp_path, installer_file):
+    prefix = tmp_path / "conda"
+    with PrefixLock(str(prefix), 10):
+        res = run(src_args(prefix, installer_file, lock_timeout=1))
+        assert res["failed"] is True and res["_calls"] == [] and not prefix.exists()
+        assert "another conda_install run has held %s for more than 1s" % lock_path(str(prefix)) in res["msg"]
+        assert "nothing was changed" in res["msg"]
+        # check mode takes no lock: it predicts at once
+        predicted = run(src_args(prefix, installer_file, lock_timeout=1), check=True)
+        assert predicted["changed"] is True and predicted["action"] == "install" and "failed" not in predicted
+        # nor does a run with nothing to do
+        make_install(str(prefix), "26.7.1")
+        assert run(src_args(prefix, installer_file, lock_timeout=1))["changed"] is False

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import time
 
 import pytest
 from ansible.module_utils import _internal as module_utils_internal
@@ -31,6 +32,11 @@ case "$1" in
   *) answer=banner ;;
 esac
 [ -f "$here/$answer.out" ] && cat "$here/$answer.out"
+if [ -f "$here/$answer.hang" ]; then  # a wedged driver: nvidia-smi never returns (a child keeps its output open)
+  sleep 3600 &
+  echo "$$ $!" >> "$here/hung.pids"
+  wait
+fi
 exit "$(cat "$here/$answer.rc" 2>/dev/null || echo 0)"
 """
 
@@ -69,6 +75,13 @@ class FakeSmi:
         for name, (rc, fixture) in answers.items():
             (directory / ("%s.out" % name.replace("_", "-"))).write_text(data(fixture) if fixture else "")
             (directory / ("%s.rc" % name.replace("_", "-"))).write_text(str(rc))
+
+    def hang(self, answer):
+        (self.dir / ("%s.hang" % answer)).write_text("")
+
+    def hung_pids(self):
+        log = self.dir / "hung.pids"
+        return [int(pid) for line in log.read_text().splitlines() for pid in line.split()] if log.exists() else []
 
     @property
     def calls(self):
@@ -238,3 +251,56 @@ def test_explicit_nvidia_smi_missing_warns_and_reads_files(run, tmp_path):
     result = run({"nvidia_smi": missing, "sysfs_root": sysfs, "procfs_root": procfs})
     assert result["_rc"] == 0 and result["source"] == "procfs" and result["nvidia_smi"] is None
     assert result["_warnings"] == ["nvidia_smi %s is not an executable file; reading /proc and /sys instead" % missing]
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a zombie waiting for a reaper does not)."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_hung_nvidia_smi_is_killed_and_the_files_are_read(run, tmp_path):
+    sysfs, procfs = build_tree(tmp_path / "root", "sysfs-dgx-a100.json")
+    smi = FakeSmi(tmp_path / "bin", query=(0, "smi-query-h100x1.csv"))
+    smi.hang("query")
+    started = time.monotonic()
+    result = run({"nvidia_smi": smi.path, "sysfs_root": sysfs, "procfs_root": procfs, "timeout": 2})
+    took = time.monotonic() - started
+    assert took < 10, took
+    assert result["_rc"] == 0 and not result.get("failed")
+    assert result["source"] == "procfs" and result["driver_version"] == "535.104.05" and result["has_nvidia_gpu"]
+    assert result["nvidia_smi_error"] == "nvidia-smi did not answer within 2s and was killed"
+    assert result["_warnings"] == ["nvidia-smi did not answer within 2s and was killed; reading /proc and /sys instead"]
+    assert len(smi.calls) == 1  # not asked again once it hung
+    pids = smi.hung_pids()
+    assert len(pids) == 2 and not any(_alive(pid) for pid in pids)  # nvidia-smi and its child are gone
+
+
+def test_hung_banner_keeps_the_query_and_uses_the_table(run, tmp_path):
+    sysfs, procfs = build_tree(tmp_path / "root", "sysfs-vm-cpu.json")
+    smi = FakeSmi(tmp_path / "bin", query=(0, "smi-query-h100x1.csv"), banner=(0, "smi-banner-550.txt"))
+    smi.hang("banner")
+    result = run({"nvidia_smi": smi.path, "sysfs_root": sysfs, "procfs_root": procfs, "timeout": 2})
+    assert result["_rc"] == 0 and result["source"] == "nvidia-smi" and len(result["gpus"]) == 1
+    assert result["cuda_driver_max"] == "12.4"  # R550 in the driver-branch table
+    assert "banner" in result["nvidia_smi_error"] and len(result["_warnings"]) == 1
+    assert "driver-branch table" in result["_warnings"][0]
+
+
+def test_answering_nvidia_smi_reports_no_error(run, tmp_path):
+    sysfs, procfs = build_tree(tmp_path / "root", "sysfs-vm-cpu.json")
+    smi = FakeSmi(tmp_path / "bin", query=(0, "smi-query-h100x1.csv"), banner=(0, "smi-banner-550.txt"))
+    result = run({"nvidia_smi": smi.path, "sysfs_root": sysfs, "procfs_root": procfs})
+    assert result["nvidia_smi_error"] is None and not result["_warnings"]
+    assert [c[1] for c in smi.calls] == ["C", "C"]  # nvidia-smi speaks English to the parser
+
+
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_timeout_must_be_positive(run, tmp_path, timeout):
+    smi = FakeSmi(tmp_path / "bin", query=(0, "smi-query-h100x1.csv"))
+    result = run({"nvidia_smi": smi.path, "timeout": timeout})
+    assert result["failed"] and "timeout must be a positive number of seconds, got %d" % timeout in result["msg"]
+    assert smi.calls == []
