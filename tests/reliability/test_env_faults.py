@@ -238,7 +238,8 @@ def test_hostile_installation_prefixes(rel, tmp_path, which, conda_home):
     rel.assert_safe()
 
 
-#: conda-rattler-solver (26.7's default) drops a channel's credentials when it hands the URLs over: classic keeps them
+#: both solvers: the world's conda 26.7 solves with conda-rattler-solver, which dropped credentials that were in
+#: the URL when it handed the channels over; the credentials now reach conda's requests from its netrc and token files
 CLASSIC = {"CONDA_SOLVER": "classic"}
 
 
@@ -252,6 +253,10 @@ def _secret_cases(token_server, basic_server, world_server):
                                      "packages": ["no-such-package"]}, True),
         "basic-channel-ok": ({"channels": [basic_server.channel_url("conda-forge")], "override_channels": True, "environment": CLASSIC,
                               "packages": ["numpy"]}, False),
+        "token-channel-ok-default-solver": ({"channels": [token_server.channel_url("conda-forge")],
+                                             "override_channels": True, "packages": ["numpy"]}, False),
+        "basic-channel-ok-default-solver": ({"channels": [basic_server.channel_url("conda-forge")],
+                                             "override_channels": True, "packages": ["numpy"]}, False),
         "basic-channel-unsatisfiable": ({"channels": [basic_server.channel_url("conda-forge")],
                                          "override_channels": True, "environment": CLASSIC, "packages": ["numpy=2.1", "python=3.9"]}, True),
         "pip-index-password": ({"packages": ["pip"], "pip": ["--index-url " + hello, "condafleet-hello==1.0"]}, False),
@@ -265,6 +270,7 @@ def _secret_cases(token_server, basic_server, world_server):
 
 
 SECRET_CASES = ["token-channel-ok", "token-channel-not-found", "basic-channel-ok", "basic-channel-unsatisfiable",
+                "token-channel-ok-default-solver", "basic-channel-ok-default-solver",
                 "pip-index-password", "pip-index-password-not-found", "proxy-password"]
 
 
