@@ -83,7 +83,9 @@ def is_conda_prefix(path):
 #: once conda has created the environment: the positive evidence that a half-made
 #: environment is one this collection started creating. It holds the base prefix whose
 #: conda ran (JSON ``{"base": ...}``).
-CREATE_MARKER = os.path.join(CONDA_META, ".condafleet-create")
+#: at the top of the target, not in ``conda-meta/``: conda 25.x refuses to create into a directory that holds a
+#: ``conda-meta`` ("prefix already exists"), and accepts one that holds other files
+CREATE_MARKER = ".condafleet-create"
 
 
 def is_package_record(meta, filename):
@@ -157,7 +159,7 @@ def environment_state(path):
 
 def write_create_marker(path, base_prefix):
     """Mark ``path`` as an environment this collection is creating (see :data:`CREATE_MARKER`)."""
-    os.makedirs(os.path.join(path, CONDA_META), exist_ok=True)
+    os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, CREATE_MARKER), "w", encoding="utf-8") as handle:
         json.dump({"base": os.path.normpath(base_prefix)}, handle)
 

@@ -24,7 +24,7 @@ description:
     C(exception_name) and message; if the failed run left the environment changed, the module rolls it back to the
     revision it had (C(conda install --revision)), and a half-created environment is removed.
   - Runs on one host are serialized by a lock on the installation (C(<prefix>/conda-meta/.condafleet.lock)).
-  - Before C(conda create) runs, the module writes a marker (C(<env>/conda-meta/.condafleet-create)) and removes it
+  - Before C(conda create) runs, the module writes a marker (C(<env>/.condafleet-create)) and removes it
     once conda has created the environment. A directory holding that marker, or package records conda wrote in
     C(conda-meta/) without the C(conda-meta/history) conda writes last (a create that was killed half-way), is a
     half-made environment - V(present) removes it and creates it again, V(absent) removes it. Anything else that is
@@ -400,6 +400,7 @@ class EnvRun:
         self.warnings = []
         self.half_made = None  # environment_state() of a half-made environment at the target
         self.auth = None  # _channel_auth.plan() of the channels
+        self.kept_dir = False  # the target is an empty directory that was there before the create
 
     # -- inputs ------------------------------------------------------------
 
@@ -589,6 +590,9 @@ class EnvRun:
 
     def apply(self, records, desired, decision):
         existed = records is not None
+        # an empty directory the user made for the environment: a failed create leaves it (owner, mode) as it was
+        self.kept_dir = not existed and not self.half_made and os.path.isdir(self.target) and \
+            not os.path.islink(self.target)
         revision = history_revision(self.target) if existed else None
         fingerprint = meta_fingerprint(self.target) if existed else None
         pins = self.pin_environ(desired, records)
@@ -633,6 +637,14 @@ class EnvRun:
     def rollback(self, existed, revision, fingerprint):
         """Undo what a failed run left behind; True when the environment is as it was."""
         if not existed:
+            if self.kept_dir:
+                for entry in os.listdir(self.target):
+                    path = os.path.join(self.target, entry)
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        os.unlink(path)
+                return not os.listdir(self.target)
             if os.path.lexists(self.target):
                 shutil.rmtree(self.target, ignore_errors=True)
             return not os.path.lexists(self.target)

@@ -428,7 +428,39 @@ def install_killer(base, kill_parent):
 
 def half_made(prefix):
     meta = os.path.join(prefix, "conda-meta")
-    return sorted(os.listdir(meta)), os.path.exists(os.path.join(meta, "history"))
+    marker = [".condafleet-create"] if os.path.exists(os.path.join(prefix, ".condafleet-create")) else []
+    return sorted(os.listdir(meta) + marker), os.path.exists(os.path.join(meta, "history"))
+
+
+@pytest.mark.parametrize("which", ["conda_base", "conda_base_old"])
+def test_create_works_with_either_conda_into_a_new_or_an_empty_directory(run_module, request, which, tmp_path):
+    """conda 25.x refuses to create into a directory holding ``conda-meta``: the create marker is not in it."""
+    base = request.getfixturevalue(which)
+    empty = tmp_path / "empty-target"
+    empty.mkdir()
+    for spec in ({"prefix": base, "name": "fresh", "packages": ["numpy"]},
+                 {"prefix": base, "path": str(empty), "packages": ["numpy"]}):
+        made = run_module(MODULE, spec)
+        assert made.changed and not made.failed, made.result
+        target = made["prefix"]
+        assert os.path.isfile(os.path.join(target, "conda-meta", "history"))
+        assert not os.path.exists(os.path.join(target, ".condafleet-create"))
+        again = run_module(MODULE, spec)
+        assert not again.changed and not again.failed and again["cmd"] is None, again.result
+
+
+def test_a_failed_create_leaves_an_empty_target_directory_as_it_was(run_module, conda_base, tmp_path):
+    """The user made the directory: a create that fails (here at solve time) empties it of what the run wrote,
+    and leaves the directory, its mode and owner."""
+    target = tmp_path / "prepared"
+    target.mkdir()
+    os.chmod(str(target), 0o750)
+    before = os.stat(str(target))
+    failed = run_module(MODULE, {"prefix": conda_base, "path": str(target), "packages": ["no-such-package-q"]})
+    assert failed.failed and failed["rolled_back"] is True, failed.result
+    after = os.stat(str(target))
+    assert os.listdir(str(target)) == []
+    assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
 
 
 def test_a_create_killed_half_way_is_reported_recreated_and_removed(run_module, base):
@@ -584,19 +616,20 @@ def test_channel_and_pip_index_credentials_reach_no_output(run_module, conda_bas
     log = tmp_path / "ansible.log"
     seen = {"ANSIBLE_LOG_PATH": str(log)}
     channel = auth_server.channel_url("conda-forge")
-    # conda-rattler-solver drops channel credentials from package URLs: the classic solver keeps them
     spec = {"prefix": conda_base, "name": "sec", "packages": ["cuda-version=12.4"], "channels": [channel],
             "override_channels": True, "environment": {"CONDA_SOLVER": "classic"}}
     made = run_module(MODULE, spec, diff=True, verbosity=3, extra_env=seen)
     assert made.changed and not made.failed, made.result
     assert [p["name"] for p in made["packages_added"]] == ["cuda-version"]
-    assert auth_server.masked in json.dumps(made["cmd"]) and auth_server.masked in made.stdout  # masked, not dropped
+    # conda's command line carries the channel without its credentials (they reach conda through private files)
+    assert auth_server.channel_url("conda-forge", credentials=False) in made["cmd"], made["cmd"]
+    assert "********" not in json.dumps(made["cmd"])
     assert auth_server.count("cuda-version-12.4", status=200) == 1  # conda itself got the credentials
     again = run_module(MODULE, spec, verbosity=1, extra_env=seen)
     assert not again.changed and not again.failed, again.result
     failed = run_module(MODULE, dict(spec, packages=["cuda-version=12.4", "no-such-package-q"]), extra_env=seen)
     assert failed.failed and failed["exception_name"] == "PackagesNotFoundInChannelsError", failed.result
-    assert auth_server.masked in json.dumps(failed["cmd"])
+    assert auth_server.channel_url("conda-forge", credentials=False) in failed["cmd"], failed["cmd"]
     index = auth_server.channel_url("pypi/simple/")
     pip = run_module(MODULE, {"prefix": conda_base, "name": "sec-pip", "python": "3.11", "packages": ["pip"],
                               "channels": [channel], "override_channels": True, "environment": {"CONDA_SOLVER": "classic"},

@@ -410,7 +410,7 @@ def test_environment_state_needs_positive_evidence(tmp_path):
     started = _conda.environment_state(str(tmp_path / "started"))
     assert started["state"] == "incomplete" and started["marker"] == "/opt/conda"
     _conda.remove_create_marker(str(tmp_path / "started"))
-    assert _conda.environment_state(str(tmp_path / "started"))["state"] == "foreign"
+    assert _conda.environment_state(str(tmp_path / "started"))["state"] == "absent"  # the empty directory it was
     # an empty conda-meta beside user files, or a .json that is not a record: not an environment
     user = tmp_path / "user"
     (user / "conda-meta").mkdir(parents=True)
