@@ -30,10 +30,14 @@ import re
 
 from urllib.parse import quote_plus, unquote, urlsplit, urlunsplit
 
+from ansible_collections.condafleet.conda.plugins.module_utils._files import write_private
+
 #: conda's own token pattern (conda.common.url.split_anaconda_token)
 _TOKEN_PATH_RE = re.compile(r"/t/([A-Za-z0-9-]+)(?=/|$)")
 #: what a netrc token cannot hold unquoted, read alike by every Python's netrc (shlex before 3.10, its own
 #: lexer after): white space, a backslash (an escape for one, a character for the other), a leading quote
+#: a host name as a netrc file holds it (letters, digits, dots, hyphens; colons of an IPv6 address)
+_HOST_RE = re.compile(r"^[a-z0-9._:-]+$")
 _NETRC_UNSAFE_RE = re.compile(r"[\s\\]|^\"")
 
 
@@ -92,8 +96,8 @@ def plan(channels):
         why = None
         host = _host(clean)
         if login is not None:
-            if not host:
-                why = "the URL has no host name"
+            if not _HOST_RE.match(host):
+                why = "its host name %r cannot be written to a netrc file" % host
             elif not login and not password:
                 why = "the URL's user name is empty"
             elif not login or not password or _NETRC_UNSAFE_RE.search(login) or _NETRC_UNSAFE_RE.search(password):
@@ -129,12 +133,6 @@ def token_file_name(url):
     return quote_plus(url) + ".token"
 
 
-def _write_private(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
 def _read_optional(path):
     try:
         with open(path) as handle:
@@ -168,7 +166,7 @@ def write_files(auth, directory, environ):
     if auth.netrc:
         existing = environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
         path = os.path.join(private, "netrc")
-        _write_private(path, netrc_text(auth.netrc, _read_optional(existing)))
+        write_private(path, netrc_text(auth.netrc, _read_optional(existing)))
         update["NETRC"] = path
     if auth.tokens:
         data = os.path.join(private, "binstar", "data")
@@ -177,10 +175,10 @@ def write_files(auth, directory, environ):
         names = set()
         for url, token in sorted(auth.tokens.items()):
             names.add(token_file_name(url))
-            _write_private(os.path.join(data, token_file_name(url)), token)
+            write_private(os.path.join(data, token_file_name(url)), token)
         if os.path.isdir(user_dir):
             for name in sorted(os.listdir(user_dir)):
                 if name.endswith(".token") and name not in names:
-                    _write_private(os.path.join(data, name), _read_optional(os.path.join(user_dir, name)))
+                    write_private(os.path.join(data, name), _read_optional(os.path.join(user_dir, name)))
         update["BINSTAR_CONFIG_DIR"] = os.path.join(private, "binstar")
     return update

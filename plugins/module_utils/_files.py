@@ -93,6 +93,13 @@ def read_text(path):
                         % (path, raw[exc.start], exc.start))
 
 
+def write_private(path, text):
+    """Write ``text`` to ``path``, readable by this user only (0600 from the start): files that may hold secrets."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
 def _existing_dir(directory):
     while directory and not os.path.isdir(directory):
         parent = os.path.dirname(directory)

@@ -298,6 +298,7 @@ import os
 import shutil
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _channel_auth
+from ansible_collections.condafleet.conda.plugins.module_utils._files import write_private
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
     CondaError,
@@ -369,10 +370,10 @@ def input_error(params):
     return None
 
 
-def channel_args(desired, channels=None):
-    """``--override-channels`` and ``-c`` for each channel (``channels``: the URLs cleaned of credentials)."""
-    args = ["--override-channels"] if desired["override_channels"] else []
-    for channel in desired["channels"] if channels is None else channels:
+def channel_args(override_channels, channels):
+    """``--override-channels`` and ``-c`` for each channel (URLs without their credentials: see _channel_auth)."""
+    args = ["--override-channels"] if override_channels else []
+    for channel in channels:
         args += ["-c", channel]
     return args
 
@@ -431,11 +432,8 @@ class EnvRun:
             if self.params["spec_file"]:
                 self.lock_file = self.params["spec_file"]
             else:
-                self.lock_file = os.path.join(self.module.tmpdir, "condafleet-explicit.txt")
                 # its URLs may carry tokens: readable by this user only
-                with os.fdopen(os.open(self.lock_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                               encoding="utf-8") as handle:
-                    handle.write(text)
+                self.lock_file = write_private(os.path.join(self.module.tmpdir, "condafleet-explicit.txt"), text)
         return desired
 
     def channel_auth(self, channels):
@@ -458,9 +456,7 @@ class EnvRun:
         if not os.access(python, os.X_OK):
             raise SpecError("the environment file uses YAML this module does not read by itself (%s), and %s has "
                             "no Python to read it; simplify the file" % (why, self.base))
-        path = os.path.join(self.module.tmpdir, "condafleet-environment.yml")
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-            handle.write(text)
+        path = write_private(os.path.join(self.module.tmpdir, "condafleet-environment.yml"), text)
         code, out, dummy = self.module.run_command([python, "-c", EXTERNAL_READER, path], expand_user_and_vars=False,
                                                    environ_update={"PYTHONNOUSERSITE": "1"})
         return external_answer(code, out, why)
@@ -517,7 +513,7 @@ class EnvRun:
         args = ["create" if action == "create" else "install", "-p", self.target]
         if action == "update":
             args.append("--update-specs")
-        return args + channel_args(desired, self.auth.channels if self.auth else None) + decision["specs"]
+        return args + channel_args(desired["override_channels"], self.auth.channels) + decision["specs"]
 
     def start_create(self):
         """Before ``conda create``: remove a half-made environment, then mark the new one as this collection's."""
@@ -543,9 +539,8 @@ class EnvRun:
 
         Lines reach pip as written (``-e path``, URLs, ``--hash=...``) and stay off the command line.
         """
-        path = os.path.join(self.module.tmpdir, "condafleet-pip-requirements.txt")
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-            handle.write(pip_requirements_text(desired["pip"], requirements, self.pip_workdir()))
+        path = write_private(os.path.join(self.module.tmpdir, "condafleet-pip-requirements.txt"),
+                             pip_requirements_text(desired["pip"], requirements, self.pip_workdir()))
         python = os.path.join(self.target, "bin", "python")
         return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", path]
 

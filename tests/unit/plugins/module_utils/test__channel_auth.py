@@ -47,6 +47,9 @@ def test_channels_without_credentials_need_no_files():
     (["https://bob:back%5Cslash@h.example/cf"], [0]),
     (["https://bob:p'w%40x:C%231%22@h.example/cf"], []),
     (["https://bob:@h.example/cf"], [0]),
+    (["https://bob:pw@ho st/cf"], [0]),
+    (["https://bob:pw@host%0Amachine/cf"], [0]),
+    (["https://bob:pw@[::1]:8443/cf"], []),
     (["https://bob:a@h.example/cf", "https://eve:b@h.example/other"], [1]),
     (["https://bob:a@h.example/cf", "https://bob:a@h.example/other"], []),
 ])
