@@ -505,12 +505,13 @@ class EnvRun:
 
     # -- commands ----------------------------------------------------------
 
-    def transaction_args(self, decision, desired):
+    def transaction_args(self, decision, desired, target=None):
         action = decision["action"]
+        target = target or self.target
         if desired["explicit"] is not None:
             verb = "create" if action == "create" else "install"
-            return [verb, "-p", self.target, "--file", self.lock_file]
-        args = ["create" if action == "create" else "install", "-p", self.target]
+            return [verb, "-p", target, "--file", self.lock_file]
+        args = ["create" if action == "create" else "install", "-p", target]
         if action == "update":
             args.append("--update-specs")
         return args + channel_args(desired["override_channels"], self.auth.channels) + decision["specs"]
@@ -567,6 +568,10 @@ class EnvRun:
         elif decision["action"]:
             args = self.transaction_args(decision, desired)
             self.main_cmd = self.runner.argv(args, dry_run=True)
+            if self.half_made and decision["action"] == "create":
+                # the real run removes the half-made environment before conda creates it, so conda must not
+                # read it now: a record torn by the kill is a CorruptedEnvironmentError to conda
+                args = self.transaction_args(decision, desired, os.path.join(self.module.tmpdir, "condafleet-predict"))
             try:
                 answer = self.runner.json(args, dry_run=True, environ=self.pin_environ(desired, records))
             except CondaError as exc:

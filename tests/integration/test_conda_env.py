@@ -386,11 +386,12 @@ def test_a_wrong_prefix_says_so_first(run_module, base, tmp_path, check):
 
 INFO = "condafleet.conda.conda_env_info"
 
-# Stands in for bin/conda: runs the real conda; during ``create`` it waits for the first package
+# Stands in for bin/conda: runs the real conda; during ``create`` it waits for the first whole package
 # record conda writes into the target's conda-meta, then SIGKILLs conda and, with "parent", the
-# process that started it (the module), as when the whole run is killed half-way.
+# process that started it (the module), as when the whole run is killed half-way. (A record torn by
+# the kill is made on purpose by the test that needs one: waiting for a whole one keeps the others exact.)
 KILLER = r'''#!/usr/bin/python3
-import os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 real, log, kill_parent = %(real)r, %(log)r, %(kill_parent)r
 with open(log, "a") as handle:
     handle.write("start %%d %%s\n" %% (os.getpid(), " ".join(sys.argv[1:])))
@@ -400,9 +401,15 @@ if "create" not in args[:1] or "--dry-run" in args:
 target = args[args.index("-p") + 1]
 proc = subprocess.Popen([real] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 meta = os.path.join(target, "conda-meta")
+def whole(name):
+    try:
+        with open(os.path.join(meta, name)) as handle:
+            return isinstance(json.load(handle), dict)
+    except (OSError, ValueError):
+        return False
 while proc.poll() is None:
     try:
-        if any(name.endswith(".json") for name in os.listdir(meta)):
+        if any(name.endswith(".json") and whole(name) for name in os.listdir(meta)):
             os.kill(proc.pid, signal.SIGKILL)
             if kill_parent:
                 os.kill(os.getppid(), signal.SIGKILL)
@@ -510,6 +517,33 @@ def test_a_create_killed_half_way_is_reported_recreated_and_removed(run_module, 
     assert gone.changed and not gone.failed and "half-made" in gone["found"], gone.result
     assert not os.path.exists(target) and base.count() == calls
     assert not run_module(MODULE, absent).changed
+
+
+def test_a_create_killed_while_conda_wrote_a_record_is_predicted_and_recreated(run_module, base):
+    """The kill tore the package record conda was writing: conda refuses such a prefix
+    (CorruptedEnvironmentError), so neither the check-mode prediction nor the repair may show it to conda."""
+    spec = {"prefix": base.prefix, "name": "torn", "python": "3.11"}
+    target = base.env("torn")
+    restore = install_killer(base, kill_parent=True)
+    assert run_module(MODULE, spec).failed
+    restore()
+    meta = os.path.join(target, "conda-meta")
+    record = os.path.join(meta, sorted(n for n in os.listdir(meta) if n.endswith(".json"))[0])
+    with open(record, "r+", encoding="utf-8") as handle:
+        handle.truncate(len(handle.read()) // 2)
+    torn = subprocess.run([os.path.join(base.prefix, "bin", "conda.real"), "create", "--dry-run", "--json", "-p", target,
+                           "python=3.11"],
+                          check=False, capture_output=True, text=True)
+    assert torn.returncode != 0 and "CorruptedEnvironmentError" in torn.stdout + torn.stderr, torn
+
+    predicted = run_module(MODULE, spec, check=True, diff=True)
+    assert predicted.changed and not predicted.failed and "half-made" in predicted["found"], predicted.result
+    assert "python 3.11" in predicted["diff"]["after"], predicted.result
+    assert predicted["cmd"][1:4] == ["create", "-p", target] and os.path.isfile(record)
+    repaired = run_module(MODULE, spec)
+    assert repaired.changed and not repaired.failed and "half-made" in repaired["found"], repaired.result
+    again = run_module(MODULE, spec)
+    assert not again.changed and not again.failed and again["cmd"] is None, again.result
 
 
 def test_user_files_beside_an_empty_conda_meta_are_never_an_environment(run_module, base):
