@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 # tests/conftest.py makes this checkout importable as ansible_collections.condafleet.conda
 import conftest  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
 
-from ansible_collections.condafleet.conda.plugins.module_utils import _conda, _envspec  # noqa: E402
+from ansible_collections.condafleet.conda.plugins.module_utils import _envspec, _prefix, _runner  # noqa: E402
 
 SPECS = ["python=3.11", "numpy", "pandas=2.2", "scikit-learn", "opencv", "fastapi"]
 
@@ -75,7 +75,7 @@ def disk_check(prefix, specs):
     desired = _envspec.desired_state({"packages": specs})
     _envspec.validate(desired)
     names = _envspec.spec_names(desired["specs"])
-    records = _conda.package_records(prefix, names) if _conda.is_conda_prefix(prefix) else None
+    records = _prefix.package_records(prefix, names) if _prefix.is_conda_prefix(prefix) else None
     decision = _envspec.plan(records, desired, "present", False, {})
     return _envspec.needs_change(decision)
 
@@ -133,26 +133,26 @@ def main():
         def ask_conda():
             proc = subprocess.run([conda, "install", "-p", real_env, "--dry-run", "--json", "--quiet"] + SPECS,
                                   capture_output=True, text=True, check=False)
-            answer = _conda.parse_json_output(proc.stdout) or {}
-            if _conda.killed_by_signal(proc.returncode) and answer.get("success") is True:
+            answer = _runner.parse_json_output(proc.stdout) or {}
+            if _runner.killed_by_signal(proc.returncode) and answer.get("success") is True:
                 crashes.append(proc.returncode)  # answered, then crashed at exit: timed all the same
             else:
                 assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr[-500:]
-            assert not _conda.parse_actions(answer)["link"], proc.stdout[-500:]
+            assert not _runner.parse_actions(answer)["link"], proc.stdout[-500:]
 
         crashes = []
 
         conda_med, conda_samples = timed(ask_conda, args.conda_runs)
         report = {
             "environment_packages_from_disk": count,
-            "environment_packages_real": len(_conda.conda_meta_records(real_env)),
+            "environment_packages_real": len(_prefix.conda_meta_records(real_env)),
             "specs": SPECS,
             "from_disk_100_packages_median_s": round(disk_big, 6),
             "from_disk_real_env_median_s": round(disk_real, 6),
             "conda_dry_run_median_s": round(conda_med, 4),
             "conda_dry_run_samples_s": [round(s, 4) for s in conda_samples],
             "conda": conda,
-            "conda_version": _conda.conda_version(base),
+            "conda_version": _prefix.conda_version(base),
             "conda_crashes_at_exit": len(crashes),
             "ratio_conda_over_disk_100": round(conda_med / disk_big, 1),
             "ratio_conda_over_disk_real": round(conda_med / disk_real, 1),

@@ -3,37 +3,41 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""Reading, deciding and writing ``.condarc`` files with the standard library only.
+"""The ``.condarc`` policy: which settings conda has, what values it accepts, what a request changes.
 
 Design (see the ``conda_config`` module):
 
-* ``parse()`` cuts a file into top-level key blocks (a key at column 0 and every
-  indented line under it) and parses each block's value with a small, strict
-  reader for the YAML that ``.condarc`` files hold in practice: block mappings
-  and sequences, one-line flow ``[...]``/``{...}``, plain, single- and
-  double-quoted scalars, comments. Scalars resolve by the YAML 1.2 core schema,
-  as conda's ruamel-based loader does. Anything else (anchors, aliases, tags,
-  block scalars, multi-line flow or plain scalars, documents) makes that block
-  *opaque* (kept verbatim, value read by the installation's own Python when it
-  is managed) or, at the top level, the whole file *unsegmentable*.
-* ``plan()`` is pure: current data + request -> ordered updates.
-* ``render()`` replaces only the blocks of changed keys, appends new keys at the
-  end and keeps every other line byte for byte (comments, unmanaged keys).
-  The module re-parses the result and checks it reads back as intended.
+* ``_yaml_subset`` reads the file as blocks of top-level keys and renders the
+  changed ones, keeping every other line byte for byte.
+* ``check_value()`` holds conda 26.7's type of each setting, so that nothing is
+  written that would make every conda command on the host fail;
+  ``file_problem()`` refuses a file that is no mapping of settings at all.
+* ``key_updates()`` is pure: current data + request -> ordered updates (a value,
+  or ``REMOVE``); writing a key removes its older names (``ALIASES``).
+* ``plan()`` is the whole decision for one file, shared by check mode and the
+  real run: the updates, the new text (checked to read back as intended), its
+  mode, the Terms of Service to accept, and the one ``changed``.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from urllib.parse import quote
 
-from ansible_collections.condafleet.conda.plugins.module_utils._secrets import mask
-
-REMOVE = object()
-OPAQUE = object()
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import version_tuple as _version_tuple
+from ansible_collections.condafleet.conda.plugins.module_utils._secrets import has_secrets, mask
+from ansible_collections.condafleet.conda.plugins.module_utils._tos import anaconda_channels, tos_accepted
+from ansible_collections.condafleet.conda.plugins.module_utils._yaml_subset import (
+    FLOAT_RE,
+    OPAQUE,
+    REMOVE,
+    parse,
+    render,
+    same,
+    top_level_kind,
+)
 
 # conda 26.7 `conda config --show --json` (115 keys), plus aliases and `plugins`.
 KNOWN_KEYS = frozenset("""
@@ -71,10 +75,14 @@ ALIASES = (
     ("add_anaconda_token", "add_binstar_token"), ("always_softlink", "softlink"), ("always_copy", "copy"),
     ("anaconda_upload", "binstar_upload"), ("conda_build", "conda-build"), ("verbosity", "verbose"),
 )
+
 KNOWN_KEYS = KNOWN_KEYS | frozenset(name for group in ALIASES for name in group)
+
 LIST_KEYS = frozenset(("channels", "default_channels", "pkgs_dirs", "envs_dirs", "allowlist_channels",
                        "denylist_channels", "pinned_packages", "create_default_packages", "disallowed_packages"))
+
 MAP_KEYS = frozenset(("custom_channels", "custom_multichannels", "proxy_servers", "override_virtual_packages", "plugins"))
+
 BOOL_KEYS = frozenset("""
 add_anaconda_token add_pip_as_python_dependency allow_conda_downgrades allow_cycles allow_non_channel_urls
 allow_softlinks always_copy always_softlink always_yes anaconda_upload auto_activate auto_activate_base
@@ -85,39 +93,41 @@ protect_frozen_envs quiet register_envs repodata_use_shards repodata_use_zst rep
 self_update separate_format_cache shortcuts show_channel_urls solver_ignore_timestamps trace unsatisfiable_hints
 use_index_cache use_local use_only_tar_bz2 yes
 """.split())
+
 # conda 26.7's types (conda/base/context.py) for the keys whose wrong type makes every conda command fail.
 INT_KEYS = frozenset("""
 auto_stack default_threads execute_threads fetch_threads number_channel_notices remote_backoff_factor
 remote_max_retries repodata_threads unsatisfiable_hints_check_depth verbosity verify_threads
 """.split())
+
 FLOAT_KEYS = frozenset(("remote_connect_timeout_secs", "remote_read_timeout_secs"))
+
 STR_KEYS = frozenset("""
 bld_path channel_alias client_ssl_cert client_ssl_cert_key console croot default_activation_env default_python
 env_prompt environment_specifier error_upload_url experimental_solver root_prefix signing_metadata_url_base solver
 subdir target_prefix_override
 """.split())
+
 STR_LIST_KEYS = frozenset("""
 aggressive_update_packages allowlist_channels channel channels create_default_packages default_channels
 denylist_channels disallowed_packages envs_dirs envs_path experimental export_platforms list_fields
 migrated_channel_aliases pinned_packages pkgs_dirs preview repodata_fns shortcuts_only subdirs track_features
 whitelist_channels
 """.split())
+
 STR_MAP_KEYS = frozenset(("custom_channels", "proxy_servers", "migrated_custom_channels", "conda_build",
                           "override_virtual_packages", "virtual_packages"))
+
 # Keys whose strings are channel names or URLs: no whitespace, not empty.
 CHANNEL_KEYS = frozenset(("channels", "channel", "default_channels", "channel_alias", "custom_channels",
                           "custom_multichannels", "allowlist_channels", "whitelist_channels", "denylist_channels",
                           "migrated_channel_aliases", "migrated_custom_channels"))
+
 CHOICES = {"channel_priority": ("flexible", "strict", "disabled"), "safety_checks": ("disabled", "warn", "enabled"),
            "path_conflict": ("clobber", "warn", "prevent")}
+
 AUTO_ACTIVATE_RENAMED = (25, 5)  # conda renamed auto_activate_base to auto_activate in 25.5.0
-ANACONDA_HOST = "repo.anaconda.com"
-DEFAULT_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
 CHANNELS_MODES = ("exact", "present", "absent", "prepend", "append")
-
-
-class Unsupported(ValueError):
-    """YAML this reader does not parse with certainty."""
 
 
 class CondarcError(ValueError):
@@ -130,536 +140,6 @@ def alias_group(key):
         if key in group:
             return (key,) + tuple(name for name in group if name != key)
     return (key,)
-
-
-# ---------------------------------------------------------------- scalars
-
-_INT_RE = re.compile(r"^[-+]?[0-9]+$")
-_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_KEY_RE = re.compile(r"""^(?P<key>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'"""
-                     r"""|(?:[^\s#'"\[\]{},&*!|>%@`?:-]|-(?=[^\s:]))(?:[^\s#:,\[\]{}]|:(?=[^\s,\[\]{}]))*)"""
-                     r"""[ \t]*:(?:[ \t]+(?P<rest>.*)|$)""")
-_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
-            "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
-
-
-def resolve_plain(text):
-    """Resolve a plain scalar by the YAML 1.2 core schema (what conda's loader does)."""
-    if text in ("", "~", "null", "Null", "NULL"):
-        return None
-    if text in ("true", "True", "TRUE"):
-        return True
-    if text in ("false", "False", "FALSE"):
-        return False
-    if _INT_RE.match(text):
-        return int(text)
-    if re.match(r"^0o[0-7]+$", text):
-        return int(text[2:], 8)
-    if re.match(r"^0x[0-9a-fA-F]+$", text):
-        return int(text[2:], 16)
-    if _FLOAT_RE.match(text):
-        return float(text)
-    if re.match(r"^[-+]?\.(inf|Inf|INF)$", text):
-        return float("-inf") if text.startswith("-") else float("inf")
-    if text in (".nan", ".NaN", ".NAN"):
-        return float("nan")
-    return text
-
-
-def _quoted(text, pos):
-    """Parse a quoted scalar starting at ``text[pos]``; return (value, next position)."""
-    quote_char = text[pos]
-    out = []
-    i = pos + 1
-    while i < len(text):
-        char = text[i]
-        if quote_char == "'":
-            if char == "'":
-                if text[i + 1:i + 2] == "'":
-                    out.append("'")
-                    i += 2
-                    continue
-                return "".join(out), i + 1
-            out.append(char)
-            i += 1
-            continue
-        if char == '"':
-            return "".join(out), i + 1
-        if char == "\\":
-            esc = text[i + 1:i + 2]
-            size = {"x": 2, "u": 4, "U": 8}.get(esc)
-            if size:
-                digits = text[i + 2:i + 2 + size]
-                if not re.match(r"^[0-9a-fA-F]{%d}$" % size, digits):
-                    raise Unsupported("bad escape in a double-quoted string")
-                out.append(chr(int(digits, 16)))
-                i += 2 + size
-                continue
-            if esc not in _ESCAPES:
-                raise Unsupported("unknown escape \\%s" % esc)
-            out.append(_ESCAPES[esc])
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    raise Unsupported("quoted string does not end on its line")
-
-
-def _skip(text, pos):
-    while pos < len(text) and text[pos] in " \t":
-        pos += 1
-    return pos
-
-
-def _end_of_line(text, pos):
-    """Only spaces or a comment may follow a value."""
-    pos = _skip(text, pos)
-    if pos < len(text) and text[pos] != "#":
-        raise Unsupported("unexpected text after a value: %r" % text[pos:])
-
-
-#: nesting this reader reads by itself; deeper YAML goes to the installation's reader, and conda's own
-#: configuration loader, which gives up on deep nesting (RecursionError), is asked whether it can read it
-MAX_DEPTH = 32
-
-
-def _flow(text, pos, depth=0):
-    """Parse a one-line flow node at ``text[pos]``; return (value, next position)."""
-    pos = _skip(text, pos)
-    if pos >= len(text):
-        raise Unsupported("flow collection does not end on its line")
-    char = text[pos]
-    if char in "[{":
-        if depth >= MAX_DEPTH:
-            raise Unsupported("collections nested more than %d deep" % MAX_DEPTH)
-        closing = "]" if char == "[" else "}"
-        items = [] if char == "[" else {}
-        pos = _skip(text, pos + 1)
-        while True:
-            if pos >= len(text):
-                raise Unsupported("flow collection does not end on its line")
-            if text[pos] == closing:
-                return items, pos + 1
-            if char == "[":
-                value, pos = _flow(text, pos, depth + 1)
-                items.append(value)
-            else:
-                key, pos = _flow(text, pos, depth + 1)
-                pos = _skip(text, pos)
-                if text[pos:pos + 1] != ":" or isinstance(key, (list, dict)):
-                    raise Unsupported("flow mapping entry without a key")
-                value, pos = _flow(text, pos + 1, depth + 1)
-                if key in items:
-                    raise Unsupported("duplicate key %r" % (key,))
-                items[key] = value
-            pos = _skip(text, pos)
-            if text[pos:pos + 1] == ",":
-                pos = _skip(text, pos + 1)
-            elif text[pos:pos + 1] != closing:
-                raise Unsupported("malformed flow collection")
-    if char in "'\"":
-        return _quoted(text, pos)
-    if char in "&*!|>%@`?#,":
-        raise Unsupported("unsupported YAML indicator %r" % char)
-    match = re.match(r"((?:[^,\[\]{}:#\s]|:(?=[^\s,\[\]{}])|[ \t]+(?=[^\s#,\[\]{}:]))+)", text[pos:])
-    if not match:
-        return None, pos
-    return resolve_plain(match.group(1)), pos + match.end()
-
-
-def parse_inline(text):
-    """Parse the value written after ``key:`` on the same line (comment allowed)."""
-    text = text.strip()
-    if not text or text.startswith("#"):
-        return None
-    char = text[0]
-    if char in "[{'\"":
-        value, pos = _flow(text, 0)
-        _end_of_line(text, pos)
-        return value
-    if char in "&*!|>%@`?,]}" or (char == "-" and text[1:2] in ("", " ")):
-        raise Unsupported("unsupported YAML indicator %r" % char)
-    plain = re.split(r"[ \t]+#", text, maxsplit=1)[0].rstrip()
-    if ": " in plain or plain.endswith(":") or "\t" in plain:
-        raise Unsupported("ambiguous plain scalar %r" % plain)
-    return resolve_plain(plain)
-
-
-# ---------------------------------------------------------------- block nodes
-
-def _content_lines(lines):
-    """(indent, text) of the lines that carry YAML content (no blanks, no comment lines)."""
-    out = []
-    for line in lines:
-        body = line.rstrip("\r\n")
-        if "\t" in body[:len(body) - len(body.lstrip(" \t"))]:
-            raise Unsupported("tab in indentation")
-        stripped = body.lstrip(" ")
-        if stripped and not stripped.startswith("#"):
-            out.append([len(body) - len(stripped), stripped])
-    if len(set(indent for indent, _text in out)) > MAX_DEPTH:  # at least as many levels of nesting
-        raise Unsupported("collections nested more than %d deep" % MAX_DEPTH)
-    return out
-
-
-def _parse_node(items, idx, parent_indent, seq_at_parent=False):
-    """Parse the block node starting at ``items[idx]``; return (value, next index)."""
-    indent, text = items[idx]
-    if indent < parent_indent or (indent == parent_indent and not (seq_at_parent and _is_item(text))):
-        return None, idx
-    if _is_item(text):
-        return _parse_seq(items, idx, indent)
-    return _parse_map(items, idx, indent)
-
-
-def _is_item(text):
-    return text == "-" or text.startswith("- ") or text.startswith("-\t")
-
-
-def _parse_seq(items, idx, indent):
-    out = []
-    while idx < len(items) and items[idx][0] == indent and _is_item(items[idx][1]):
-        rest = items[idx][1][1:].lstrip(" ")
-        if not rest or rest.startswith("#"):
-            idx += 1
-            if idx < len(items) and items[idx][0] > indent:
-                value, idx = _parse_node(items, idx, indent)
-            else:
-                value = None
-        elif _KEY_RE.match(rest) or _is_item(rest):  # compact mapping or sequence inside an item
-            items[idx] = [indent + len(items[idx][1]) - len(rest), rest]
-            value, idx = (_parse_seq if _is_item(rest) else _parse_map)(items, idx, items[idx][0])
-        else:
-            value = parse_inline(rest)
-            idx += 1
-        out.append(value)
-    if idx < len(items) and items[idx][0] > indent:
-        raise Unsupported("bad indentation in a sequence")
-    return out, idx
-
-
-def _key_text(raw):
-    if raw[0] in "'\"":
-        value, _pos = _quoted(raw, 0)
-        return value
-    return resolve_plain(raw)
-
-
-def _parse_map(items, idx, indent):
-    out = {}
-    while idx < len(items) and items[idx][0] == indent:
-        match = _KEY_RE.match(items[idx][1])
-        if not match:
-            raise Unsupported("not a 'key: value' line: %r" % items[idx][1])
-        key = _key_text(match.group("key"))
-        if not isinstance(key, str):
-            raise Unsupported("non-string mapping key %r" % (key,))
-        if key in out:
-            raise Unsupported("duplicate key %r" % key)
-        rest = match.group("rest") or ""
-        idx += 1
-        if rest.strip() and not rest.strip().startswith("#"):
-            out[key] = parse_inline(rest)
-        elif idx < len(items) and (items[idx][0] > indent or (items[idx][0] == indent and _is_item(items[idx][1]))):
-            out[key], idx = _parse_node(items, idx, indent, seq_at_parent=True)
-        else:
-            out[key] = None
-    if idx < len(items) and items[idx][0] > indent:
-        raise Unsupported("bad indentation in a mapping")
-    return out, idx
-
-
-def parse_block(lines):
-    """Parse one top-level block (its key line first); return (key, value). Raises Unsupported."""
-    items = _content_lines(lines)
-    value, idx = _parse_map(items, 0, 0)
-    if idx != len(items) or len(value) != 1:
-        raise Unsupported("block does not end cleanly")
-    return next(iter(value.items()))
-
-
-_DOC_START = re.compile(r"^---(?:[ \t]+#.*)?[ \t]*$")
-_DOC_END = re.compile(r"^\.\.\.(?:[ \t]+#.*)?[ \t]*$")
-
-
-def parse_document(text):
-    """The value of a whole one-document YAML stream (an ``environment.yml``); ``None`` when it is empty.
-
-    Unlike ``Document`` (which cuts a ``.condarc`` into blocks to rewrite it),
-    this reads the file as a whole: a byte-order mark, a ``---`` start marker
-    before the content, an ``...`` end marker after it and a top level indented
-    by any number of spaces are read as YAML reads them. Raises ``Unsupported``
-    for what it does not read with certainty: directives (``%YAML``), a second
-    document, content after ``...``, and everything ``parse_block`` refuses.
-    """
-    lines = text[1:].splitlines() if text.startswith("\ufeff") else text.splitlines()
-    body = []
-    started = ended = False
-    for line in lines:
-        if ended:
-            if line.strip() and not line.lstrip().startswith("#"):
-                raise Unsupported("content after the document end marker '...'")
-            continue
-        if line.startswith("%") and not started:
-            raise Unsupported("a YAML directive (%r)" % line[:40])
-        if _DOC_START.match(line):
-            if started:
-                raise Unsupported("more than one YAML document ('---')")
-            started = True
-            continue
-        if line.startswith("---") and line[3:4] in ("", " ", "\t"):
-            raise Unsupported("content on the document start line %r" % line[:40])
-        if _DOC_END.match(line):
-            ended = True
-            continue
-        if line.startswith("...") and line[3:4] in ("", " ", "\t"):
-            raise Unsupported("content on the document end line %r" % line[:40])
-        if line.strip() and not line.lstrip().startswith("#"):
-            started = True
-        body.append(line)
-    items = _content_lines(body)
-    if not items:
-        return None
-    indent, first = items[0]
-    if _is_item(first):
-        value, idx = _parse_seq(items, 0, indent)
-    elif _KEY_RE.match(first):
-        value, idx = _parse_map(items, 0, indent)
-    elif len(items) == 1:
-        value, idx = parse_inline(first), 1
-    else:
-        raise Unsupported("a multi-line scalar document")
-    if idx != len(items):
-        raise Unsupported("the document does not end cleanly at line %r" % items[idx][1][:60])
-    return value
-
-
-# ---------------------------------------------------------------- documents
-
-class Block:
-    """One top-level key: lines ``start`` to ``end`` (exclusive) of the file."""
-
-    def __init__(self, key, start, end, value, error=None):
-        self.key, self.start, self.end, self.value, self.error = key, start, end, value, error
-
-
-class Document:
-    """A ``.condarc`` cut into top-level blocks; lines outside blocks are kept as they are."""
-
-    def __init__(self, text):
-        self.text = text
-        self.lines = text.splitlines(True)
-        self.blocks = []
-        self.problem = None  # why the file cannot be cut into blocks with certainty
-        self._segment()
-
-    def _segment(self):
-        starts = []
-        for number, line in enumerate(self.lines):
-            body = line.rstrip("\r\n")
-            if not body.strip() or body[0] in " \t#":
-                continue
-            if body.startswith("-") and starts and _is_item(body):
-                continue  # "key:\n- item": a sequence at the key's own indentation
-            match = _KEY_RE.match(body)
-            if not match or body.startswith(("---", "...")):
-                self.problem = "line %d is not a top-level 'key: value' line: %r" % (number + 1, body[:60])
-                return
-            starts.append(number)
-        for position, start in enumerate(starts):
-            end = starts[position + 1] if position + 1 < len(starts) else len(self.lines)
-            while end > start + 1 and (not self.lines[end - 1].strip() or self.lines[end - 1].startswith("#")):
-                end -= 1
-            raw = _KEY_RE.match(self.lines[start].rstrip("\r\n")).group("key")
-            try:
-                key = _key_text(raw)
-            except Unsupported as exc:
-                self.problem = str(exc)
-                return
-            try:
-                parsed_key, value = parse_block(self.lines[start:end])
-                error = None
-            except Unsupported as exc:
-                value, error = OPAQUE, str(exc)
-            block = Block(key, start, end, value, error)
-            if error is None and parsed_key != key:
-                self.problem = "cannot read key %r" % raw
-                return
-            if any(other.key == key for other in self.blocks):
-                self.problem = "key %r appears twice" % key
-                return
-            self.blocks.append(block)
-
-    def block(self, key):
-        for block in self.blocks:
-            if block.key == key:
-                return block
-        return None
-
-    def data(self):
-        """The parsed values; opaque blocks map to OPAQUE."""
-        return dict((block.key, block.value) for block in self.blocks)
-
-    def opaque(self, keys=None):
-        """Keys (among ``keys``) whose block this reader could not parse, with the reason."""
-        return dict((b.key, b.error) for b in self.blocks if b.value is OPAQUE and (keys is None or b.key in keys))
-
-    def anchored(self, key):
-        """True when the block of ``key`` may define an anchor that other blocks use."""
-        block = self.block(key)
-        return bool(block and re.search(r"(^|[\s\[{,:-])&\S", "".join(self.lines[block.start:block.end])))
-
-
-def parse(text):
-    return Document(text)
-
-
-# ---------------------------------------------------------------- emitting
-
-_YAML11_WORDS = frozenset("y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF "
-                          "null Null NULL ~ = <<".split())
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./~$(][^\s#:,\[\]{}'\"]*(?::[^\s#,\[\]{}'\"]+)*$")
-_NUMBERISH = re.compile(r"^[-+]?(\.?[0-9][0-9_,.:]*([eE][-+]?[0-9]+)?|0[xob][0-9a-fA-F_]+|\.(inf|Inf|INF|nan|NaN|NAN))$")
-
-
-def emit_scalar(value):
-    """One scalar that both YAML 1.1 (PyYAML) and 1.2 (ruamel, conda) read back as ``value``."""
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        if "e" in text and "." not in text.split("e")[0]:
-            text = text.replace("e", ".0e", 1)
-        return text
-    text = str(value)
-    if (_PLAIN_SAFE.match(text) and text not in _YAML11_WORDS and not _NUMBERISH.match(text)
-            and not re.match(r"^[0-9]{4}-[0-9]", text) and not text.endswith(":")):
-        return text
-    if re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", text):
-        return json.dumps(text)
-    return "'%s'" % text.replace("'", "''")
-
-
-def _emit_key(key):
-    text = emit_scalar(str(key))
-    return text
-
-
-def emit_node(value, indent):
-    """Lines (without newlines) of a block node at ``indent`` spaces."""
-    pad = " " * indent
-    lines = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            head = "%s%s:" % (pad, _emit_key(key))
-            if isinstance(item, (list, dict)) and item:
-                lines.append(head)
-                lines.extend(emit_node(item, indent + 2))
-            else:
-                lines.append("%s %s" % (head, _emit_flat(item)))
-    else:
-        for item in value:
-            if isinstance(item, (list, dict)) and item:
-                nested = emit_node(item, indent + 2)
-                lines.append("%s- %s" % (pad, nested[0].lstrip(" ")))
-                lines.extend(nested[1:])
-            else:
-                lines.append("%s- %s" % (pad, _emit_flat(item)))
-    return lines
-
-
-def _emit_flat(value):
-    if isinstance(value, list):
-        return "[]"
-    if isinstance(value, dict):
-        return "{}"
-    return emit_scalar(value)
-
-
-def emit_block(key, value, comment=""):
-    """The text of one top-level block, conda's own layout (``key:`` then ``  - item``).
-
-    ``comment`` is the raw tail of the old key line (spaces and ``# ...``), kept as it was.
-    """
-    if isinstance(value, (list, dict)) and value:
-        return "\n".join(["%s:%s" % (_emit_key(key), comment)] + emit_node(value, 2)) + "\n"
-    return "%s: %s%s\n" % (_emit_key(key), _emit_flat(value), comment)
-
-
-def emit(data):
-    """A whole file for ``data`` (used for new files and in tests)."""
-    return "".join(emit_block(key, value) for key, value in data.items())
-
-
-def _key_comment(line):
-    """The raw trailing comment of a block's key line (``#!final`` and friends stay with the key)."""
-    match = _KEY_RE.match(line.rstrip("\r\n"))
-    if not match or match.group("rest") is None:
-        return ""
-    rest = line.rstrip("\r\n")[match.start("rest"):]
-    gap = line.rstrip("\r\n")[match.end("key"):match.start("rest")].split(":", 1)[-1]
-    if rest.startswith("#"):
-        return gap + rest
-    if "'" in rest or '"' in rest:
-        return ""
-    found = re.search(r"[ \t]+#.*$", rest)
-    return found.group(0) if found else ""
-
-
-def render(doc, updates):
-    """New file text: blocks of updated keys replaced/removed, new keys appended, all else verbatim."""
-    lines = list(doc.lines)
-    replace = {}
-    appended = []
-    for key, value in updates.items():
-        block = doc.block(key)
-        if block is None:
-            if value is not REMOVE:
-                appended.append(emit_block(key, value))
-            continue
-        replace[block.start] = (block.end, "" if value is REMOVE else emit_block(
-            key, value, _key_comment(lines[block.start])))
-    out = []
-    number = 0
-    while number < len(lines):
-        if number in replace:
-            end, text = replace[number]
-            out.append(text)
-            number = end
-            continue
-        out.append(lines[number])
-        number += 1
-    text = "".join(out)
-    if appended:
-        if text and not text.endswith("\n"):
-            text += "\n"
-        text += "".join(appended)
-    return text
-
-
-# ---------------------------------------------------------------- decisions
-
-def same(left, right):
-    """Equality with YAML's meaning: ``True`` is not ``1``, list order counts, mapping order does not."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    if isinstance(left, dict) or isinstance(right, dict):
-        return (isinstance(left, dict) and isinstance(right, dict) and set(left) == set(right)
-                and all(same(left[key], right[key]) for key in left))
-    if isinstance(left, list) or isinstance(right, list):
-        return (isinstance(left, list) and isinstance(right, list) and len(left) == len(right)
-                and all(same(a, b) for a, b in zip(left, right)))
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-        return left == right
-    return type(left) is type(right) and left == right
 
 
 def unknown_keys(keys, extra_keys=()):
@@ -759,7 +239,7 @@ def _check_typed(key, value):
     if key in INT_KEYS or key in FLOAT_KEYS or key == "local_repodata_ttl":
         if isinstance(value, str) and re.match(r"^[-+]?[0-9]+$", value.strip()):
             value = int(value)
-        elif key in FLOAT_KEYS and isinstance(value, str) and _FLOAT_RE.match(value.strip()):
+        elif key in FLOAT_KEYS and isinstance(value, str) and FLOAT_RE.match(value.strip()):
             value = float(value)
         if isinstance(value, bool) and key != "local_repodata_ttl" or not isinstance(
                 value, (int, float) if key in FLOAT_KEYS else int):
@@ -795,20 +275,16 @@ def file_problem(text):
     if found:
         return ("holds the control character %s on line %d, which YAML does not allow (conda cannot read the "
                 "file either)" % (json.dumps(found.group(0)), text.count("\n", 0, found.start()) + 1))
-    for number, line in enumerate(text.splitlines(), 1):
-        body = line.strip()
-        if not body or body.startswith("#") or body.startswith("%") or body in ("---", "..."):
-            continue
-        body = re.sub(r"^---[ \t]+", "", body)
-        if body[:1] == "[" or _is_item(body):
-            return "holds a list at its top level (line %d), not a mapping of settings" % number
-        if line[:1] not in " \t" and body[:1] not in "{&!?*|>" and not _KEY_RE.match(body) and not (
-                body[:1] in "'\"" and re.search(r"""['"][ \t]*:""", body)):
-            return "holds a scalar at its top level (line %d: %s), not a mapping of settings" % (
-                number, json.dumps(mask(body[:60])))
-        return None
+    kind, number, body = top_level_kind(text)
+    if kind == "list":
+        return "holds a list at its top level (line %d), not a mapping of settings" % number
+    if kind == "scalar":
+        return "holds a scalar at its top level (line %d: %s), not a mapping of settings" % (
+            number, json.dumps(mask(body[:60])))
     return None
 
+
+# ---------------------------------------------------------------- decisions
 
 def merge_channels(current, wanted, mode):
     """The channel list after applying ``wanted`` with ``mode`` (exact/present/absent/prepend/append)."""
@@ -866,6 +342,21 @@ def requested_auto_activate(request):
     return values[0] if values else None
 
 
+def request_of(params, conda_version):
+    """The request of ``conda_config``'s options; ``conda_version`` (of the installation, or ``None``) names the
+    auto-activation key. CondarcError when ``auto_activate`` is asked and there is no conda to choose the key."""
+    request = dict((key, params.get(key)) for key in ("settings", "channels", "channels_mode", "no_defaults",
+                                                      "auto_activate", "mirror", "remove_keys", "accept_anaconda_tos"))
+    request["auto_activate_key"] = None
+    if requested_auto_activate(request) is not None:
+        if not conda_version:
+            raise CondarcError("auto_activate needs the conda version of the installation at prefix (%s), and no "
+                               "conda installation is there: set prefix to it (the key is auto_activate_base before "
+                               "conda 25.5, auto_activate since)" % params.get("prefix"))
+        request["auto_activate_key"] = auto_activate_key(_version_tuple(conda_version))
+    return request
+
+
 def desired_values(current, request):
     """Ordered key -> value (or REMOVE) that the request asks for, before comparing with ``current``.
 
@@ -912,7 +403,7 @@ def desired_values(current, request):
     return want
 
 
-def plan(current, request):
+def key_updates(current, request):
     """Ordered updates (key -> new value, or REMOVE) that turn ``current`` into what is requested.
 
     Writing a key also removes its aliases (conda refuses two names of one
@@ -943,69 +434,58 @@ def apply_updates(current, updates):
     return data
 
 
-# ---------------------------------------------------------------- channels and the ToS
-
-def _channel_url(channel, data):
-    channel = str(channel).rstrip("/")
-    if "://" in channel:
-        return [channel]
-    if channel == "defaults":
-        return list(data.get("default_channels") or DEFAULT_CHANNELS)
-    custom = data.get("custom_channels") or {}
-    if isinstance(custom, dict) and channel in custom:
-        return ["%s/%s" % (str(custom[channel]).rstrip("/"), channel)]
-    if channel in ("pkgs/main", "pkgs/r", "pkgs/msys2", "pkgs/pro"):
-        return ["https://%s/%s" % (ANACONDA_HOST, channel)]
-    alias = str(data.get("channel_alias") or "https://conda.anaconda.org").rstrip("/")
-    return ["%s/%s" % (alias, channel)]
+#: the keys the ToS decision reads, when the installation enforces Anaconda's Terms of Service
+TOS_KEYS = ("channels", "channel", "default_channels", "custom_channels", "channel_alias")
 
 
-def anaconda_channels(data):
-    """URLs of Anaconda's ToS-covered channels among ``data['channels']`` (``defaults`` expanded)."""
-    out = []
-    channels = data.get("channels")
-    if not isinstance(channels, list):
-        return out
-    for channel in channels:
-        for url in _channel_url(channel, data):
-            match = re.match(r"^https?://(?:[^/@]*@)?%s(/.*)?$" % re.escape(ANACONDA_HOST), str(url))
-            if match and url not in out:
-                out.append(url)
-    return out
+def needed_keys(wanted, tos_enforced):
+    """The top-level keys whose values the decision needs read with certainty (all names of each wanted key)."""
+    needed = set(name for key in wanted for name in alias_group(key))
+    if tos_enforced:
+        needed.update(TOS_KEYS)
+    return needed
 
 
-def tos_accepted(records, url):
-    """True when an acceptance record (``{"base_url": ..., "tos_accepted": true}``) covers ``url``."""
-    want = url.rstrip("/")
-    return any(isinstance(rec, dict) and rec.get("tos_accepted") is True
-               and str(rec.get("base_url", "")).rstrip("/") == want for rec in records)
+def plan(doc, text, current, request, old_mode, no_rewrite=None, tos_records=None):
+    """The whole decision for one ``.condarc`` (pure: what the file and the host say is passed in).
+
+    ``doc``/``text``: the file as parsed (``_yaml_subset.parse``) and its text, without a byte-order mark;
+    ``current``: its data; ``old_mode``: its permission bits, ``None`` when it does not exist;
+    ``no_rewrite``: why it may not be rewritten, if so; ``tos_records``: the ToS acceptance records when
+    the installation enforces Anaconda's Terms of Service (its plugin is installed), else ``None``.
+
+    Returns a dict: ``updates`` (key -> value or ``REMOVE``), ``after`` (the data after),
+    ``text`` (the new text), ``write``, ``mode`` (what the file must have: ``0600`` when it holds a
+    credential), ``chmod`` (only the mode changes), ``tos`` (channels whose ToS must be accepted),
+    ``changed``. Raises :class:`CondarcError` when the request cannot be met, before anything is written.
+    """
+    updates = key_updates(current, request)
+    after = apply_updates(current, updates)
+    if updates and no_rewrite:
+        raise CondarcError("must change (%s) but cannot be rewritten with certainty: %s"
+                           % (", ".join(updates), no_rewrite))
+    new_text = render(doc, updates) if updates else text
+    if updates:  # the new file must read back as intended before it is written
+        check = parse(new_text)
+        readback = check.data()
+        if check.problem or set(readback) != set(after) or any(
+                not same(readback[key], value) for key, value in updates.items() if value is not REMOVE):
+            raise CondarcError("would not read back as intended after the change (internal check failed)")
+    tos = [] if tos_records is None else [url for url in anaconda_channels(after) if not tos_accepted(tos_records, url)]
+    if tos and not request.get("accept_anaconda_tos"):
+        raise CondarcError("uses the channels %s, which are Anaconda's, and the installation enforces their Terms of "
+                           "Service, which have not been accepted. Set accept_anaconda_tos: true to accept them "
+                           "(after reading them: https://www.anaconda.com/legal), or stop using them (no_defaults: "
+                           "true, or other channels)" % ", ".join(tos))
+    mode = 0o600 if has_secrets(new_text) else (old_mode if old_mode is not None else 0o644)
+    write = bool(updates)
+    chmod = not write and old_mode is not None and mode != old_mode
+    return {"updates": updates, "after": after, "text": new_text, "write": write, "mode": mode, "chmod": chmod,
+            "tos": tos, "changed": write or chmod or bool(tos)}
 
 
-# The installation's own Python reads what this reader cannot (ruamel.yaml, which conda uses; else PyYAML),
-# then hands the file to conda's own configuration loader, which may refuse what ruamel reads (500 nested
-# lists: RecursionError): "conda_error" says why conda cannot use the file.
-EXTERNAL_READER = r"""
-import json, sys
-path = sys.argv[1]
-text = open(path, encoding="utf-8").read()
-try:
-    from ruamel.yaml import YAML
-    data = YAML(typ="rt").load(text)
-    used = "ruamel.yaml"
-except ImportError:
-    import yaml
-    data = yaml.safe_load(text)
-    used = "PyYAML"
-problem = None
-try:
-    from conda.common.configuration import YamlRawParameter
-except Exception:
-    YamlRawParameter = None
-if YamlRawParameter is not None:
-    try:
-        YamlRawParameter.make_raw_parameters_from_file(path)
-    except Exception as exc:
-        words = str(exc).strip().splitlines()
-        problem = type(exc).__name__ + (": " + words[0][:300] if words else "")
-print(json.dumps({"reader": used, "data": data, "conda_error": problem}, default=str))
-"""
+def managed_values(decision, wanted, needed):
+    """What the result reports: the values after the run of the keys the request manages."""
+    after, updates = decision["after"], decision["updates"]
+    managed = [key for key in needed if key in wanted or key in updates]
+    return dict((key, after[key]) for key in sorted(managed) if key in after and after[key] is not OPAQUE)

@@ -5,10 +5,11 @@
 # Do not use this from other collections or standalone plugins/modules!
 """What an environment should hold, and what it takes to get there (pure functions).
 
-* ``load_spec_text()`` reads an ``environment.yml`` (the subset conda writes
-  and people write: ``name``, ``channels``, ``dependencies`` with a ``pip:``
-  list, ``prefix``, ``variables``) with the collection's standard-library YAML
-  reader, or an ``@EXPLICIT`` lock file (``conda list --explicit``).
+* ``parse_environment_yml()`` reads an ``environment.yml`` (the subset conda
+  writes and people write: ``name``, ``channels``, ``dependencies`` with a
+  ``pip:`` list, ``prefix``, ``variables``) with the collection's
+  standard-library YAML reader; ``parse_explicit()`` an ``@EXPLICIT`` lock file
+  (``conda list --explicit``).
 * ``desired_state()`` merges module options and a spec file into one
   request; ``validate()`` parses every spec first and names the bad one.
 * ``plan()`` compares the request with the environment's ``conda-meta``
@@ -24,8 +25,9 @@ import json
 import os
 import re
 
-from ansible_collections.condafleet.conda.plugins.module_utils import _condarc
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import normalize_dist_name
+from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import normalize_dist_name
+from ansible_collections.condafleet.conda.plugins.module_utils._runner import package_of
+from ansible_collections.condafleet.conda.plugins.module_utils._yaml_subset import Unsupported, parse_document
 from ansible_collections.condafleet.conda.plugins.module_utils._matchspec import (
     MatchSpec,
     MatchSpecError,
@@ -121,40 +123,16 @@ def read_yaml(text, reader=None):
     one, the error says why the file cannot be read.
     """
     try:
-        return _condarc.parse_document(text)
-    except _condarc.Unsupported as exc:
+        return parse_document(text)
+    except Unsupported as exc:
         if reader is None:
             raise SpecError("the environment file uses YAML this module does not read by itself (%s); simplify "
                             "the file (conda_env has the installation's Python read it)" % exc)
         return reader(text, str(exc))
 
 
-#: run by the installation's own Python on a file the standard-library reader cannot read with certainty:
-#: conda's own loader (ruamel.yaml), so the file reads exactly as ``conda env create`` reads it. Errors are
-#: reported by type, problem and line, never with the offending text (it may hold a token).
-EXTERNAL_READER = r"""
-import json, sys
-with open(sys.argv[1], "rb") as handle:
-    text = handle.read().decode("utf-8")
-try:
-    try:
-        from conda.common.serialize import yaml
-        data, reader = yaml.loads(text), "conda"
-    except ImportError:
-        from ruamel.yaml import YAML
-        data, reader = YAML(typ="rt").load(text), "ruamel.yaml"
-except Exception as exc:
-    mark = getattr(exc, "problem_mark", None)
-    where = " (line %d)" % (mark.line + 1) if mark is not None else ""
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    print(json.dumps({"error": "%s: %s%s" % (type(exc).__name__, problem, where)}))
-    sys.exit(0)
-print(json.dumps({"reader": reader, "data": data}, default=str))
-"""
-
-
 def external_answer(rc, out, why):
-    """The data ``EXTERNAL_READER`` printed; SpecError with its reason when it could not read the file."""
+    """What ``_conda_loader.ENVIRONMENT_FILE_READER`` printed; SpecError with its reason when it could not read."""
     try:
         answer = json.loads(out or "")
     except ValueError:
@@ -529,29 +507,35 @@ def plan(records, desired, state="present", prune=False, pip_installed=None, pro
                 "pip": [], "specs": list(desired["specs"])}
     if records is None:
         decision["action"] = "create"
-        decision["unsatisfied"] = list(desired["specs"]) if explicit is None else [
-            "%s-%s-%s" % (e["name"], e["version"], e["build"]) for e in explicit]
+        decision["unsatisfied"] = list(desired["specs"]) if explicit is None else [package_key(e) for e in explicit]
         decision["pip"] = pip_installs(desired["pip"])
         return decision
     if explicit is not None:
-        decision["unsatisfied"] = ["%s-%s-%s" % (e["name"], e["version"], e["build"])
-                                   for e in explicit_unsatisfied(explicit, records)]
-        roots = [e["name"] for e in explicit]
+        decision["unsatisfied"] = [package_key(e) for e in explicit_unsatisfied(explicit, records)]
     else:
         decision["unsatisfied"] = unsatisfied(desired["specs"], records)
-        roots = spec_names(desired["specs"])
     if decision["unsatisfied"]:
         decision["action"] = "install"
     if state == "latest" and explicit is None and desired["specs"]:
         decision["action"] = "update"
     decision["pip"] = pip_unsatisfied(desired["pip"], pip_installed)
     if prune:
-        if explicit is not None:  # a lock file is the whole environment
-            keep = set(e["name"] for e in explicit) | dependency_closure(records, list(protect))
-        else:
-            keep = dependency_closure(records, list(roots) + list(protect) + pip_roots(desired))
-        decision["remove"] = sorted(r["name"] for r in records if r["name"] not in keep)
+        decision["remove"] = prune_removals(records, desired, protect)
     return decision
+
+
+def prune_removals(records, desired, protect=()):
+    """The names ``prune`` removes from ``records``: what neither the spec nor ``protect`` needs.
+
+    :func:`plan` decides it on the records before the transaction; a run that installs
+    first asks again on the records after it, as the install may have brought new packages.
+    """
+    explicit = desired.get("explicit")
+    if explicit is not None:  # a lock file is the whole environment
+        keep = set(e["name"] for e in explicit) | dependency_closure(records, list(protect))
+    else:
+        keep = dependency_closure(records, spec_names(desired["specs"]) + list(protect) + pip_roots(desired))
+    return sorted(r["name"] for r in records if r["name"] not in keep)
 
 
 def pip_roots(desired):
@@ -577,7 +561,44 @@ def needs_change(decision):
     return bool(decision["action"] or decision["remove"] or decision["pip"])
 
 
+def explicit_actions(entries, before, unsatisfied):
+    """What installing a lock file does (no solver involved): the link and unlink lists conda's answer would hold.
+
+    ``unsatisfied`` are the entries' :func:`package_key` strings from :func:`plan`.
+    """
+    by_name = dict((r["name"], r) for r in before)
+    wanted = set(unsatisfied)
+    link, unlink = [], []
+    for entry in entries:
+        if package_key(entry) in wanted:
+            link.append({"name": entry["name"], "version": entry["version"], "build": entry["build"],
+                         "channel": entry["channel"].rstrip("/").rsplit("/", 1)[-1]})
+            if entry["name"] in by_name:
+                unlink += unlink_entries([by_name[entry["name"]]])
+    return {"link": link, "unlink": unlink}
+
+
+def unlink_entries(records, names=None):
+    """Unlink entries (name, version, build, no channel) of ``records``; of those named in ``names`` when given."""
+    return [{"name": r["name"], "version": str(r["version"]), "build": r.get("build", ""), "channel": ""}
+            for r in records if names is None or r["name"] in names]
+
+
+def env_changed(before, after, pip_changed):
+    """The one meaning of ``changed``: the environment was created, a package differs, or pip changed something.
+
+    The real run gives the records it finds on disk after the transaction, check mode the
+    prediction (:func:`predict`) and whether pip would run.
+    """
+    return before is None or any(delta(before, after)) or bool(pip_changed)
+
+
 # ---------------------------------------------------------------- describing
+
+def package_key(pkg):
+    """``name-version-build``: how a lock entry or a record is named in ``unsatisfied`` (conda-meta file names)."""
+    return "%s-%s-%s" % (pkg["name"], pkg["version"], pkg.get("build", ""))
+
 
 def package_line(pkg):
     return "%s %s %s" % (pkg["name"], pkg["version"], pkg.get("build", pkg.get("build_string", "")))
@@ -588,15 +609,10 @@ def package_lines(records):
     return sorted(package_line(r) for r in records)
 
 
-def as_package(record):
-    from ansible_collections.condafleet.conda.plugins.module_utils._conda import package_of
-    return package_of(record)
-
-
 def predict(before, link=(), unlink=()):
     """Packages after a transaction: ``before`` minus ``unlink`` plus ``link`` (``{"name", "version", "build"}``)."""
     gone = set((p["name"], str(p["version"]), p["build"]) for p in unlink)
-    after = [as_package(r) for r in before]
+    after = [package_of(r) for r in before]
     after = [p for p in after if (p["name"], p["version"], p["build"]) not in gone]
     names = set(p["name"] for p in link)
     after = [p for p in after if p["name"] not in names] + [dict(p) for p in link]
@@ -605,8 +621,8 @@ def predict(before, link=(), unlink=()):
 
 def delta(before, after):
     """``(added, removed, changed)`` between two package lists (records or packages), by name."""
-    old = dict((p["name"], as_package(p)) for p in before)
-    new = dict((p["name"], as_package(p)) for p in after)
+    old = dict((p["name"], package_of(p)) for p in before)
+    new = dict((p["name"], package_of(p)) for p in after)
     added = [new[n] for n in sorted(set(new) - set(old))]
     removed = [old[n] for n in sorted(set(old) - set(new))]
     changed = []
@@ -640,8 +656,8 @@ def transaction_actions(before, after):
     is new or in another version/build is linked, every one gone or replaced is
     unlinked.
     """
-    old = dict((p["name"], as_package(p)) for p in before)
-    new = dict((p["name"], as_package(p)) for p in after)
+    old = dict((p["name"], package_of(p)) for p in before)
+    new = dict((p["name"], package_of(p)) for p in after)
 
     def same(name):
         return name in old and name in new and \
@@ -652,14 +668,16 @@ def transaction_actions(before, after):
     return {"link": link, "unlink": unlink}
 
 
-def compare(records, desired, pip_installed=None, requested=None):
+def compare(records, desired, pip_installed=None):
     """What ``conda_env_info`` reports for one environment against a spec.
 
     ``missing``: specs whose package is not installed; ``unsatisfied``: specs whose
     package is installed in a version/build that does not match; ``extra``:
-    installed packages neither requested nor needed by what is requested.
+    installed packages neither requested nor needed by what is requested. ``records``
+    ``None``: the environment does not exist, and everything is missing.
     """
     pip_installed = pip_installed or {}
+    exists, records = records is not None, records or []
     by_name = dict((r["name"], r) for r in records)
     missing, wrong = [], []
     if desired.get("explicit") is not None:
@@ -668,13 +686,13 @@ def compare(records, desired, pip_installed=None, requested=None):
             if rec is None:
                 missing.append(package_line(entry))
             elif (str(rec["version"]), rec.get("build")) != (entry["version"], entry["build"]):
-                wrong.append({"spec": package_line(entry), "installed": package_line(as_package(rec))})
+                wrong.append({"spec": package_line(entry), "installed": package_line(package_of(rec))})
         roots = [e["name"] for e in desired["explicit"]]
     else:
         for spec in unsatisfied(desired["specs"], records):
             name = MatchSpec.parse(spec).name
             if name in by_name:
-                wrong.append({"spec": spec, "installed": package_line(as_package(by_name[name]))})
+                wrong.append({"spec": spec, "installed": package_line(package_of(by_name[name]))})
             else:
                 missing.append(spec)
         roots = spec_names(desired["specs"])
@@ -682,4 +700,4 @@ def compare(records, desired, pip_installed=None, requested=None):
     extra = sorted(n for n in by_name if n not in keep)
     pip_missing = pip_unsatisfied(desired.get("pip") or [], pip_installed)
     return {"missing": missing, "unsatisfied": wrong, "extra": extra, "pip_unsatisfied": pip_missing,
-            "satisfied": not (missing or wrong or pip_missing)}
+            "satisfied": exists and not (missing or wrong or pip_missing)}

@@ -15,12 +15,15 @@
   directory or a device is nobody's configuration file).
 * ``write_problem()`` tells, before anything is changed and in check mode too,
   why this process could not write the file (permissions, owner to keep).
+* ``write_private()`` writes a file that may hold a secret (``0600`` from the
+  start); ``parse_umask()`` reads the umask option of the files a module creates.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import re
 import stat
 import tempfile
 
@@ -98,6 +101,14 @@ def write_private(path, text):
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         handle.write(text)
     return path
+
+
+def parse_umask(value, option="umask"):
+    """An octal umask string (``'0022'``, ``'027'``) as an int; ValueError naming the option and the value."""
+    text = str(value if value is not None else "")
+    if not re.match(r"^0?[0-7]{3}$", text):
+        raise ValueError("%s must be an octal string such as '0022', got %r" % (option, value))
+    return int(text, 8)
 
 
 def _existing_dir(directory):

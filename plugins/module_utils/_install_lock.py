@@ -3,7 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""The lock that serializes ``conda_install`` runs on one prefix of one host.
+"""The locks that serialize the runs of this collection on one host.
+
+``InstallationLock``: a ``flock`` on an installation's ``conda-meta``, which
+``conda_env`` holds while it changes environments of that installation.
+
+``PrefixLock``: the lock that serializes ``conda_install`` runs on one prefix.
 
 The prefix may not exist yet, so the lock is a file next to it, in its parent
 directory: ``PARENT/.NAME.condafleet-install.lock`` (``flock``). It exists only
@@ -26,10 +31,14 @@ import fcntl
 import os
 import time
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import LockTimeout
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import CONDA_META
 
 LOCK_SUFFIX = ".condafleet-install.lock"
 _POLL = 0.2
+
+
+class LockTimeout(Exception):
+    """Another run held the lock for longer than the time given to wait."""
 
 
 class LockError(Exception):
@@ -127,4 +136,38 @@ class PrefixLock:
         finally:
             os.close(self.fd)
             self.fd = None
+        return False
+
+
+class InstallationLock:
+    """An exclusive ``flock`` on the installation's ``conda-meta`` directory, so that two runs on one host serialize.
+
+    The directory is opened read-only, so any user who can use the installation can
+    take the lock (a non-root user's environment in their home, over a root-owned
+    shared base). Raises :class:`LockTimeout` after ``timeout`` seconds.
+    """
+
+    def __init__(self, base_prefix, timeout=600):
+        self.path = os.path.join(base_prefix, CONDA_META)
+        self.timeout = timeout
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDONLY)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    raise LockTimeout("another run holds %s for more than %ss" % (self.path, self.timeout))
+                time.sleep(_POLL)
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
         return False

@@ -7,8 +7,9 @@
 
 Nothing here touches the disk or the network: installer file names and URLs
 per distribution/version/platform, checksum and sidecar parsing, the version
-carried by an installer's name or header, the install decision, and the
-``conda init`` block of shell rc files. The module (on the host) and the
+carried by an installer's name or header, where the installer and its digest
+come from (``acquisition``, the plan ``_acquire`` carries out), the install
+decision, and the ``conda init`` block of shell rc files. The module (on the host) and the
 action plugin (on the controller) both import it, so they agree on names,
 URLs and decisions.
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, parse_umask, version_tuple
+from ansible_collections.condafleet.conda.plugins.module_utils._files import parse_umask
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import INSTALL_MARKER, version_tuple
+from ansible_collections.condafleet.conda.plugins.module_utils._secrets import mask
 
 DISTRIBUTIONS = ("miniconda", "miniforge")
 STATES = ("present", "latest", "absent")
@@ -31,6 +34,8 @@ UPSTREAM = {
 # A release is the installer's version: conda's version and the installer build number.
 RELEASE_RE = re.compile(r"^(?P<conda>\d+(?:\.\d+){1,3})-(?P<build>\d+)$")
 PYTHON_RE = re.compile(r"^py(?P<major>[23])(?P<minor>\d{1,2})$")
+#: the defaults of the options the module and its action plugin both read (the module's argument spec uses them)
+DEFAULTS = {"prefix": "/opt/conda", "state": "present", "distribution": "miniconda", "version": "latest"}
 CHECKSUM_RE = re.compile(r"^sha256:(?P<hex>[0-9a-fA-F]{64})$")
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -40,7 +45,6 @@ _FILENAME_RES = (
     re.compile(r"^(?P<dist>Miniconda3)-(?P<python>py\d+)_(?P<release>\d+(?:\.\d+)+-\d+)-(?P<os>Linux|MacOSX)-(?P<arch>[A-Za-z0-9_]+)\.sh$"),
 )
 _HEADER_VER_RE = re.compile(r"^(?:#\s*VER:\s*|(?:export\s+)?INSTALLER_VER=[\"']?)(?P<ver>[^\s\"']+)[\"']?\s*$", re.MULTILINE)
-_HEADER_NAME_RE = re.compile(r"^#\s*NAME:\s*(?P<name>\S+)\s*$", re.MULTILINE)
 _VER_IN_HEADER_RE = re.compile(r"^(?:py\d+_)?(?P<conda>\d+(?:\.\d+)+)(?:-(?P<build>\d+))?$")
 
 BLOCK_START = "# >>> conda initialize >>>"
@@ -99,6 +103,21 @@ def check_available(distribution, release, os_name, arch):
 
 # ---------------------------------------------------------------------------
 # Names and URLs
+
+
+_PYTHON_VERSION_RE = re.compile(r"^(?P<major>3)\.(?P<minor>\d{1,2})$")
+
+
+def installer_python_tag(python):
+    """The installer file name's tag (``py313``) of a Python version (``3.13``, as ``conda_env`` takes it); the tag
+    itself is accepted as written. InstallerError naming the value otherwise."""
+    version = _PYTHON_VERSION_RE.match(python)
+    if version:
+        return "py%s%s" % (version.group("major"), version.group("minor"))
+    if PYTHON_RE.match(python):
+        return python
+    raise InstallerError("python must be a Python version such as '3.13' (or the installer's tag, 'py313'), got %r"
+                         % (python,))
 
 
 def installer_filename(distribution, release, os_name, arch, python=None):
@@ -248,8 +267,7 @@ def validate(params):
     if python is not None:
         if distribution != "miniconda":
             raise InstallerError("python (%r) only applies to distribution=miniconda" % (python,))
-        if not PYTHON_RE.match(python):
-            raise InstallerError("python must look like 'py313', got %r" % (python,))
+        python = installer_python_tag(python)
     sources = [name for name in ("installer_url", "installer_src", "mirror_url") if params.get(name)]
     if len(sources) > 1:
         raise InstallerError("give at most one of installer_url, installer_src and mirror_url, got %s" % ", ".join(sources))
@@ -331,6 +349,75 @@ def _who(request):
     return "Miniforge (its 'latest' copies have no sidecar; pin a version)"
 
 
+def acquisition(request, params, system=None, machine=None):
+    """Where the installer and its digest come from, and who fetches them: the acquisition step, as data.
+
+    ``request`` is ``validate()``'s result (with ``release`` pinned once it is known), ``params`` the module's
+    parameters, ``system``/``machine`` the host's ``uname -s``/``uname -m`` (read for a derived URL only).
+    ``_acquire`` carries the plan out, in the module on the host or in the action plugin on the controller.
+    Returns a dict:
+
+    * ``kind``: ``file`` (``installer_src``, its ``path``) or ``url`` (its ``url``; ``sidecar``: the ``.sha256``
+      published next to a derived URL, or ``None``);
+    * ``name``: the installer's file name (the line of a checksum file to pick, the downloaded file's name);
+    * ``display``: the path, or the URL with its credentials masked, for results and messages;
+    * ``where``: ``host``, or ``controller`` (``installer_cache=controller``, an ``installer_src`` on the
+      controller): the machine that reads the installer, and so the only one that may discover or fetch it;
+    * ``checksum``: ``{"kind", "value", "missing"}``: ``literal`` (the hex digest), ``url`` (a sidecar or
+      ``checksum_url``), ``file`` (the ``.sha256`` next to ``installer_src``; ``missing``: why its absence
+      fails, or ``None`` under ``allow_unverified``), ``none`` (``allow_unverified``), or ``error`` (``value``:
+      why no digest can be had; raised only when an installer is needed);
+    * ``discover``: ``state=latest`` with ``version=latest``: the release the installer brings must be learned
+      before an upgrade can be decided;
+    * ``pin``: upstream Miniforge ``latest`` with no checksum given: that copy has no sidecar, so the versioned
+      asset it stands for is installed instead (learn its release, plan again with it).
+
+    Raises ``InstallerError`` for a platform the distribution publishes no installer for.
+    """
+    source = request["source"]
+    release = request["release"]
+    derived_latest = source == "derived" and release == "latest"
+    out = {
+        "kind": "file" if source == "src" else "url",
+        "path": None,
+        "url": None,
+        "sidecar": None,
+        "where": params.get("installer_cache") or "host",
+        "discover": request["state"] == "latest" and release == "latest",
+        "pin": (derived_latest and request["distribution"] == "miniforge" and not params.get("mirror_url")
+                and not request["digest"] and not params.get("checksum_url")),
+    }
+    if source == "src":
+        path = params["installer_src"]
+        out.update(path=path, name=path.rstrip("/").rsplit("/", 1)[-1], display=path,
+                   where="host" if params.get("remote_src") else "controller")
+        if request["digest"]:
+            out["checksum"] = {"kind": "literal", "value": request["digest"], "missing": None}
+        elif params.get("checksum_url"):
+            out["checksum"] = {"kind": "url", "value": params["checksum_url"], "missing": None}
+        else:
+            side = path + ".sha256"
+            missing = None if params.get("allow_unverified") else (
+                "no checksum for installer_src %s: give checksum: sha256:..., checksum_url, a %s file next to it, "
+                "or allow_unverified: true" % (path, side))
+            out["checksum"] = {"kind": "file", "value": side, "missing": missing}
+        return out
+    if source == "url":
+        url = params["installer_url"]
+    else:
+        os_name, arch = platform_of(request["distribution"], system, machine)
+        check_available(request["distribution"], release, os_name, arch)
+        url = installer_url(request["distribution"], release, os_name, arch, request["python"], params.get("mirror_url"))
+        out["sidecar"] = sidecar_url(request["distribution"], release, url, params.get("mirror_url"))
+    out.update(url=url, name=url_basename(url), display=mask(url))
+    try:
+        kind, value = checksum_source(request, params, url, out["sidecar"])
+    except InstallerError as exc:
+        kind, value = "error", str(exc)
+    out["checksum"] = {"kind": kind, "value": value, "missing": None}
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Decision
 
@@ -338,7 +425,7 @@ def _who(request):
 def plan(current, state, release, target_release=None):
     """Decide what to do with the prefix.
 
-    ``current`` is ``_conda.installation_state()``; ``release`` is the requested
+    ``current`` is ``_prefix.installation_state()``; ``release`` is the requested
     ``version`` (``latest`` or ``X.Y.Z-B``); ``target_release`` is the release the
     installer would bring, when known (discovered for ``state=latest``).
 

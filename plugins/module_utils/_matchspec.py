@@ -9,11 +9,11 @@ Written to agree with conda's ``VersionOrder``, ``VersionSpec`` and
 ``MatchSpec`` on the cases in ``tests/unit/data/matchspec-cases.json``
 (verdicts recorded from a real conda 26.7). Public API:
 
-* ``VersionOrder(text)``, ``compare_versions(a, b) -> -1|0|1``
+* ``VersionOrder(text)``, ordered by ``<`` and ``==``
 * ``VersionSpec(text)`` with ``.match(version) -> bool``
 * ``MatchSpec.parse(text)`` with ``.match(record) -> bool`` and ``str()``
   in conda's canonical form; ``MatchSpecError`` (a ``ValueError``)
-* ``spec_name(spec)``, ``unsatisfied(specs, installed_records)``
+* ``unsatisfied(specs, installed_records)``
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["MatchSpec", "MatchSpecError", "VersionOrder", "VersionSpec", "compare_versions", "spec_name",
-           "unsatisfied"]
+__all__ = ["MatchSpec", "MatchSpecError", "VersionOrder", "VersionSpec", "unsatisfied"]
 
 
 class MatchSpecError(ValueError):
@@ -172,11 +171,6 @@ class VersionOrder:
         return _cmp_part(got_part, want[-1]) == 0
 
 
-def compare_versions(a, b):
-    """-1, 0 or 1 as version ``a`` sorts before, equal to or after ``b``."""
-    return VersionOrder(a)._cmp(VersionOrder(b))
-
-
 # -- Version specs: '>=1.2,<2|==3.0', '1.2.*', '~=1.2', '(a|b),c', '^regex$' ----
 
 _RELATION = re.compile(r"^(==|!=|<=|>=|~=|<|>|=)(?![=<>!~])(.+)$")
@@ -250,20 +244,21 @@ def _term_matcher(term, whole):
 # Recursive descent over a reversed token list (pop() takes the next token):
 #   or := and ('|' and)*    and := atom (',' atom)*    atom := '(' or ')' | term
 
-def _parse_or(tokens, whole):
-    preds = [_parse_and(tokens, whole)]
-    while tokens and tokens[-1] == "|":
+def _parse_joined(tokens, whole, separator, parse_part, combine):
+    """Parts joined by ``separator``: one predicate that ``combine`` (any/all) makes of theirs."""
+    preds = [parse_part(tokens, whole)]
+    while tokens and tokens[-1] == separator:
         tokens.pop()
-        preds.append(_parse_and(tokens, whole))
-    return preds[0] if len(preds) == 1 else (lambda v: any(p(v) for p in preds))
+        preds.append(parse_part(tokens, whole))
+    return preds[0] if len(preds) == 1 else (lambda v: combine(p(v) for p in preds))
+
+
+def _parse_or(tokens, whole):
+    return _parse_joined(tokens, whole, "|", _parse_and, any)
 
 
 def _parse_and(tokens, whole):
-    preds = [_parse_atom(tokens, whole)]
-    while tokens and tokens[-1] == ",":
-        tokens.pop()
-        preds.append(_parse_atom(tokens, whole))
-    return preds[0] if len(preds) == 1 else (lambda v: all(p(v) for p in preds))
+    return _parse_joined(tokens, whole, ",", _parse_atom, all)
 
 
 def _parse_atom(tokens, whole):
@@ -615,11 +610,6 @@ class MatchSpec:
 
 
 # -- Helpers for modules -------------------------------------------------------
-
-def spec_name(spec):
-    """The package name of a spec (string or MatchSpec); raises MatchSpecError if invalid."""
-    return MatchSpec.parse(spec).name
-
 
 def unsatisfied(specs, installed_records):
     """The specs (as given, in order) that no installed record satisfies.

@@ -335,11 +335,11 @@ def read_pci_gpus(sysfs_root):
     """
     base = os.path.join(sysfs_root, "bus", "pci", "devices")
     try:
-        slots = sorted(os.listdir(base))
-    except OSError:
-        return []
+        slots = os.listdir(base)
+    except OSError:  # no PCI bus in sysfs (a container without /sys): no device to find
+        slots = []
     found = []
-    for slot in slots:
+    for slot in sorted(slots):
         path = os.path.join(base, slot)
         vendor = read_text(os.path.join(path, "vendor"))
         pci_class = read_text(os.path.join(path, "class"))

@@ -35,17 +35,19 @@ description:
     PyYAML). A file that cannot be cut into top-level blocks is never rewritten; the module fails instead.
 author:
   - condafleet.conda contributors (@condafleet)
+extends_documentation_fragment:
+  - condafleet.conda.attributes
+  - condafleet.conda.installation
 attributes:
   check_mode:
-    support: full
-    description: Reports the change and the diff without writing the file or recording ToS acceptance.
+    details:
+      - Reports the change and the diff without writing the file or recording ToS acceptance.
   diff_mode:
-    support: full
-    description: The diff is the file before and after, with passwords and tokens masked.
+    details:
+      - The diff is the file before and after, with passwords and tokens masked.
   platform:
-    support: full
-    platforms: posix
-    description: Linux and macOS hosts (the Windows search path is not handled).
+    details:
+      - Linux and macOS hosts (the Windows search path is not handled).
 options:
   scope:
     description:
@@ -58,10 +60,11 @@ options:
     default: system
   prefix:
     description:
-      - The conda installation (base prefix). Required for O(scope=system). Its C(conda-meta) gives the conda
-        version (for O(auto_activate)) and tells whether the ToS plugin is installed; its Python reads YAML this
-        module does not read by itself.
-    type: path
+      - The conda installation (its base prefix), an absolute path. For O(scope=system) its C(.condarc) is the file
+        managed. At every scope its C(conda-meta) gives the conda version (for O(auto_activate)) and tells whether
+        the ToS plugin is installed, and its Python reads YAML this module does not read by itself.
+      - The default is the collection's; the installers' own defaults differ (C(~/miniforge3), C(~/miniconda3), and
+        C(/opt/miniforge3) or C(/opt/miniconda3) for a system-wide install), so set it to where the installation is.
   path:
     description: The file for O(scope=path). conda only reads files named C(.condarc), C(condarc), C(*.yml), C(*.yaml).
     type: path
@@ -271,9 +274,11 @@ import pwd
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils import _condarc as rc
 from ansible_collections.condafleet.conda.plugins.module_utils import _files as files
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
-    conda_version, find_record, installation_error, version_tuple)
-from ansible_collections.condafleet.conda.plugins.module_utils._secrets import has_secrets
+from ansible_collections.condafleet.conda.plugins.module_utils import _yaml_subset as yaml_subset
+from ansible_collections.condafleet.conda.plugins.module_utils._conda_loader import CONDARC_READER
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
+    conda_version, find_record, installation_error)
+from ansible_collections.condafleet.conda.plugins.module_utils._tos import tos_accepted
 
 TOS_PLUGIN = "conda-anaconda-tos"
 GLOBAL_CONDARC = "/etc/conda/.condarc"
@@ -286,6 +291,8 @@ def target_path(module):
         module.fail_json(msg="user is only used with scope=user")
     if p["path"] and p["scope"] != "path":
         module.fail_json(msg="path is only used with scope=path")
+    if not os.path.isabs(p["prefix"]):
+        module.fail_json(msg="prefix must be an absolute path, got %r. Nothing was written." % p["prefix"])
     # "~" of the invoking user: $HOME, else the passwd entry (ansible-test's sanity test
     # use-argspec-type-path refuses os.path's "~" helper outside type=path options)
     home = os.environ.get("HOME")
@@ -328,7 +335,7 @@ def external_read(module, path, why):
     if not python:
         module.fail_json(msg="%s uses YAML this module does not read by itself (%s); give the prefix of a conda "
                              "installation whose Python can read it, or simplify the file" % (path, why))
-    cmd = [python[0], "-c", rc.EXTERNAL_READER, path]
+    cmd = [python[0], "-c", CONDARC_READER, path]
     code, out, err = module.run_command(cmd, expand_user_and_vars=False, environ_update={"PYTHONNOUSERSITE": "1"})
     try:
         answer = json.loads(out)
@@ -385,16 +392,6 @@ def tos_records(roots):
     return records
 
 
-def tos_missing(module, data, home):
-    """Anaconda channels in ``data`` whose ToS the installation's plugin enforces and no record accepts."""
-    prefix = module.params["prefix"]
-    urls = rc.anaconda_channels(data)
-    if not urls or not prefix or not find_record(prefix, TOS_PLUGIN):
-        return []
-    records = tos_records(tos_roots(module, home))
-    return [url for url in urls if not rc.tos_accepted(records, url)]
-
-
 def accept_tos(module, urls, home):
     level = {"system": ["--system"], "path": ["--system"], "global": ["--site"], "user": ["--user"]}
     cmd = [os.path.join(module.params["prefix"], "bin", "conda"), "tos", "accept", "--override-channels"]
@@ -404,7 +401,7 @@ def accept_tos(module, urls, home):
     code, out, err = module.run_command(cmd, expand_user_and_vars=False)
     if code != 0:
         module.fail_json(msg="conda tos accept failed", rc=code, stdout=out, stderr=err, cmd=cmd)
-    left = [url for url in urls if not rc.tos_accepted(tos_records(tos_roots(module, home)), url)]
+    left = [url for url in urls if not tos_accepted(tos_records(tos_roots(module, home)), url)]
     if left:
         module.fail_json(msg="conda tos accept left no acceptance record for %s" % ", ".join(left), cmd=cmd)
 
@@ -440,7 +437,7 @@ def main():
     module = MaskedModule(
         argument_spec=dict(
             scope=dict(type="str", default="system", choices=["system", "global", "user", "path"]),
-            prefix=dict(type="path"),
+            prefix=dict(type="path", default="/opt/conda"),
             path=dict(type="path"),
             user=dict(type="str"),
             settings=dict(type="dict", default={}),
@@ -461,23 +458,16 @@ def main():
             validate_keys=dict(type="bool", default=True),
             extra_keys=dict(type="list", elements="str", default=[], no_log=False),
         ),
-        required_if=[("scope", "system", ("prefix",)), ("scope", "path", ("path",))],
+        required_if=[("scope", "path", ("path",))],
         supports_check_mode=True,
     )
     p = module.params
 
     path, home = target_path(module)
-    version = conda_version(p["prefix"]) if p["prefix"] else None
+    version = conda_version(p["prefix"])
     check_request(module)
-    request = dict(settings=p["settings"], channels=p["channels"], channels_mode=p["channels_mode"],
-                   no_defaults=p["no_defaults"], auto_activate=p["auto_activate"], mirror=p["mirror"],
-                   remove_keys=p["remove_keys"], auto_activate_key=None)
     try:
-        if rc.requested_auto_activate(request) is not None:
-            if not version:
-                module.fail_json(msg="auto_activate needs prefix, a conda installation whose conda-meta gives the "
-                                     "conda version (auto_activate_base before 25.5, auto_activate since)")
-            request["auto_activate_key"] = rc.auto_activate_key(version_tuple(version))
+        request = rc.request_of(p, version)
         wanted = rc.desired_values({}, request)
     except rc.CondarcError as exc:
         module.fail_json(msg=str(exc))
@@ -492,68 +482,40 @@ def main():
     problem = rc.file_problem(text)
     if problem:
         module.fail_json(msg="%s %s; it is left as it is. Nothing was written." % (path, problem))
-    doc = rc.parse(text)
-    needed = set(name for key in wanted for name in rc.alias_group(key))
-    if p["prefix"] and find_record(p["prefix"], TOS_PLUGIN):  # what the ToS decision reads
-        needed.update(("channels", "channel", "default_channels", "custom_channels", "channel_alias"))
+    doc = yaml_subset.parse(text)
+    tos_enforced = bool(find_record(p["prefix"], TOS_PLUGIN))
+    needed = rc.needed_keys(wanted, tos_enforced)
     current, reader, no_rewrite = read_current(module, doc, path, needed)
-    try:
-        updates = rc.plan(current, request)
-    except rc.CondarcError as exc:
-        module.fail_json(msg=str(exc))
-    after = rc.apply_updates(current, updates)
-    if updates and no_rewrite:
-        module.fail_json(msg="%s must change (%s) but cannot be rewritten with certainty: %s. Nothing was written."
-                             % (path, ", ".join(updates), no_rewrite))
-
-    new_text = rc.render(doc, updates) if updates else text
-    if updates:  # the new file must read back as intended before it is written
-        check = rc.parse(new_text)
-        readback = check.data()
-        if check.problem or set(readback) != set(after) or any(
-                not rc.same(readback[key], value) for key, value in updates.items() if value is not rc.REMOVE):
-            module.fail_json(msg="internal check failed: the new %s would not read back as intended; nothing was "
-                                 "written" % path)
-
-    missing_tos = tos_missing(module, after, home)
-    if missing_tos and not p["accept_anaconda_tos"]:
-        module.fail_json(msg="The channels %s are Anaconda's and %s has the %s plugin, but their Terms of Service "
-                             "have not been accepted. Set accept_anaconda_tos: true to accept them (after reading "
-                             "them: https://www.anaconda.com/legal), or stop using them (no_defaults: true, or other "
-                             "channels). Nothing was written." % (", ".join(missing_tos), p["prefix"], TOS_PLUGIN))
-
     old_mode = (stat.st_mode & 0o7777) if stat else None
-    mode = 0o600 if has_secrets(new_text) else (old_mode if old_mode is not None else 0o644)
-    write = bool(updates)
-    changed = write or bool(missing_tos) or (stat is not None and mode != old_mode)
-    if write or (stat is not None and mode != old_mode):  # in check mode too: the prediction says the run would fail
+    try:
+        decision = rc.plan(doc, text, current, request, old_mode, no_rewrite, tos_records(tos_roots(module, home)) if tos_enforced else None)
+    except rc.CondarcError as exc:
+        module.fail_json(msg="%s %s. Nothing was written." % (path, exc))
+    if decision["write"] or decision["chmod"]:  # in check mode too: the prediction says the run would fail
         problem = files.write_problem(path, new_owner(module))
         if problem:
             module.fail_json(msg="%s. Nothing was written." % problem)
     if not module.check_mode:
-        if missing_tos:
-            accept_tos(module, missing_tos, home)
+        if decision["tos"]:
+            accept_tos(module, decision["tos"], home)
         try:
-            if write:
-                files.write_atomic(path, (bom + new_text).encode("utf-8"), mode, new_owner(module))
-            elif stat is not None and mode != old_mode:
-                files.chmod(path, mode)
+            if decision["write"]:
+                files.write_atomic(path, (bom + decision["text"]).encode("utf-8"), decision["mode"], new_owner(module))
+            elif decision["chmod"]:
+                files.chmod(path, decision["mode"])
         except files.FileError as exc:
             module.fail_json(msg=str(exc))
 
-    managed = [key for key in needed if key in wanted or key in updates]
     result = dict(
-        changed=changed, path=path, changed_keys=list(updates), conda_version=version, reader=reader,
-        tos_channels=missing_tos,
-        values=dict((key, after[key]) for key in sorted(managed) if key in after and after[key] is not rc.OPAQUE),
+        changed=decision["changed"], path=path, changed_keys=list(decision["updates"]), conda_version=version,
+        reader=reader, tos_channels=decision["tos"], values=rc.managed_values(decision, wanted, needed),
     )
-    if stat is not None or write:
-        result["mode"] = "%04o" % mode
+    if stat is not None or decision["write"]:
+        result["mode"] = "%04o" % decision["mode"]
     if request["auto_activate_key"]:
         result["auto_activate_key"] = request["auto_activate_key"]
-    if module._diff and changed:
-        result["diff"] = dict(before_header=path, after_header=path,
-                              before=text, after=new_text)
+    if module._diff and decision["changed"]:
+        result["diff"] = dict(before_header=path, after_header=path, before=text, after=decision["text"])
     module.exit_json(**result)
 
 

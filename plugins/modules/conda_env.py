@@ -31,21 +31,20 @@ description:
     not a conda environment (a file, user files, an empty C(conda-meta/) beside them) is refused, never changed.
 author:
   - condafleet.conda contributors (@condafleet)
+extends_documentation_fragment:
+  - condafleet.conda.attributes
+  - condafleet.conda.installation
+  - condafleet.conda.env_spec
 attributes:
   check_mode:
-    support: full
-    description:
+    details:
       - When something is not satisfied, the prediction comes from conda's own C(--dry-run --json) (create or
         install); nothing is changed and no lock is taken. Lock files, removals and pruning are predicted from disk.
         pip requirements are reported, not dry-run; a pip line without a package name (C(-e), C(-r), a URL or a
         path) is always reported as to be installed.
   diff_mode:
-    support: full
-    description: The package list (C(name version build)) before and after; predicted in check mode.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux and macOS hosts.
+    details:
+      - The package list (C(name version build)) before and after; predicted in check mode.
 options:
   name:
     description:
@@ -58,10 +57,6 @@ options:
       - Absolute path of the environment (C(conda -p)). Mutually exclusive with O(name).
       - A relative path is refused before anything runs (it would land relative to wherever the module runs).
     type: path
-  prefix:
-    description: The conda installation (base prefix) whose conda runs the transactions. An absolute path.
-    type: path
-    default: /opt/conda
   executable:
     description: The conda executable. Default is C(<prefix>/bin/conda).
     type: path
@@ -76,35 +71,6 @@ options:
     type: str
     choices: [present, latest, absent]
     default: present
-  python:
-    description: Python version, for example V(3.11) (C(python=3.11)) or V(>=3.10).
-    type: str
-  packages:
-    description:
-      - conda match specs, for example V(numpy), V(pandas=2.2), V(scikit-learn>=1.3,<2), V(conda-forge::opencv),
-        V(*/linux-64::numpy) (any channel, that subdir).
-      - Every spec is checked before conda runs (package names have only letters, digits, C(_), C(-) and C(.); no
-        control characters; a channel is a name, an absolute path or a URL); the error names the bad spec.
-    type: list
-    elements: str
-    default: []
-  pip:
-    description:
-      - pip requirements installed with the environment's pip after the conda transaction (V(name), V(name==1.0),
-        V(name>=1,<2)), lines of a requirements file as in the C(pip) section of an environment.yml. pip options
-        (for example C(--index-url https://...)), C(-e path), C(-r file), URLs, VCS references
-        (C(git+https://...)), local paths and C(--hash=...) reach pip as written, in a requirements file (as conda
-        hands them to pip), never on its command line. Relative paths start at the directory of O(spec_file)
-        (with O(spec_content), at the working directory of the module).
-      - Satisfied requirements are read from C(site-packages) (C(*.dist-info) and C(*.egg-info)); a requirement is
-        met by any installed distribution whose name (PEP 503 normalized) and version satisfy it, whatever installed
-        it (a conda package such as C(numpy) ships its own C(dist-info)). pip runs only when a named requirement is
-        not satisfied, or for a line without a package name (C(-e), C(-r), a URL or a path), which pip is given on
-        every run (it reports a change only when the installed distributions changed). pip packages are never
-        removed.
-    type: list
-    elements: str
-    default: []
   channels:
     description: Channels for this transaction (C(-c)), before the ones of the spec file and of C(.condarc).
     type: list
@@ -115,26 +81,6 @@ options:
       an environment.yml means the same.
     type: bool
     default: false
-  spec_file:
-    description:
-      - Path, on the managed host, of an C(environment.yml) or of an C(@EXPLICIT) lock file.
-      - The file's C(name) and C(prefix) are ignored (O(name) or O(path) says which environment); its
-        C(variables) are ignored with a warning.
-      - An environment.yml is read as conda 26.7 reads it, with conda's warnings as module warnings. Top-level keys
-        other than C(name), C(channels), C(dependencies), C(prefix) and C(variables) are ignored; a C(pip) section
-        without C(pip) in the dependencies adds C(pip); of several C(pip) sections only the last counts;
-        C($VAR) and C(${VAR}) in C(channels) are expanded from the managed node's environment and O(environment).
-        Selector comments (C(# [win])) are comments, which conda does not evaluate.
-      - YAML the module's own reader does not read with certainty (anchors, block scalars, tags) is read by the
-        Python of the installation at O(prefix) with conda's loader. What conda would read as something other than
-        what is written (a string for C(channels), read one character at a time) is refused with a message.
-      - With a lock file the environment gets exactly the listed builds (C(conda create/install --file)); combine
-        with O(prune) to also remove packages the lock file does not list.
-    type: path
-  spec_content:
-    description: The text of an environment.yml or lock file, for example read on the controller with
-      C(lookup('ansible.builtin.file', 'environment.yml')). Mutually exclusive with O(spec_file).
-    type: str
   prune:
     description:
       - Remove packages that are neither requested nor needed, through their C(depends), by what is requested.
@@ -164,6 +110,16 @@ options:
     type: str
     default: "0022"
 notes:
+  - O(pip) requirements are installed with the environment's pip after the conda transaction. They reach pip in a
+    requirements file (as conda hands them to pip), never on its command line; relative paths start at the directory
+    of O(spec_file) (with O(spec_content), at the working directory of the module). pip runs only when a named
+    requirement is not met, or for a line without a package name, which pip is given on every run (it reports a change
+    only when the installed distributions changed). pip packages are never removed.
+  - An environment.yml's warnings (as conda gives them) become module warnings, and its C(variables) are ignored with
+    a warning. C($VAR) and C(${VAR}) in its C(channels) are expanded from the managed node's environment and
+    O(environment).
+  - A lock file installs exactly the listed builds (C(conda create/install --file)), without a solver; combine it with
+    O(prune) to also remove the packages it does not list.
   - The module never changes the base environment's C(conda) package unless O(packages) names it (it pins
     C(conda) to the installed version through C(CONDA_PINNED_PACKAGES)).
   - O(prune) with packages to install runs two conda processes (install, then remove what is no longer needed).
@@ -298,34 +254,26 @@ import os
 import shutil
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _channel_auth
-from ansible_collections.condafleet.conda.plugins.module_utils._files import write_private
+from ansible_collections.condafleet.conda.plugins.module_utils._conda_loader import ENVIRONMENT_FILE_READER
+from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
+    environment_state, environments, remove_create_marker, resolve_target, write_create_marker)
+from ansible_collections.condafleet.conda.plugins.module_utils._files import parse_umask, write_private
+from ansible_collections.condafleet.conda.plugins.module_utils._history import history_revision
+from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import InstallationLock, LockTimeout
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
-    CondaError,
-    CondaRunner,
-    InstallationLock,
-    LockTimeout,
-    conda_meta_records,
-    dist_versions,
-    environment_state,
-    environments,
-    history_revision,
-    installation_error,
-    meta_fingerprint,
-    package_records,
-    parse_actions,
-    parse_umask,
-    read_text_file,
-    remove_create_marker,
-    write_create_marker,
-)
+from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
+    conda_meta_records, installation_error, meta_fingerprint, package_records)
+from ansible_collections.condafleet.conda.plugins.module_utils._runner import CondaError, CondaRunner, parse_actions
+from ansible_collections.condafleet.conda.plugins.module_utils._text import spec_text
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
-    EXTERNAL_READER,
     SpecError,
     delta,
     desired_state,
-    external_answer,
+    env_changed,
     env_name_error,
+    explicit_actions,
+    external_answer,
     needs_change,
     package_lines,
     pip_requirements_text,
@@ -333,26 +281,12 @@ from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
     plan,
     predict,
     prune_error,
+    prune_removals,
     spec_names,
     transaction_actions,
+    unlink_entries,
     validate,
 )
-
-
-def resolve_target(base, name, path):
-    """The environment's prefix and whether it is the installation's base."""
-    base = os.path.normpath(base)
-    if path:
-        target = os.path.normpath(path)
-    elif name == "base":
-        target = base
-    else:
-        target = os.path.join(base, "envs", name)
-        for env in environments(base):
-            if env["name"] == name and not env["base"]:
-                target = env["prefix"]
-                break
-    return target, os.path.realpath(target) == os.path.realpath(base)
 
 
 def input_error(params):
@@ -378,11 +312,6 @@ def channel_args(override_channels, channels):
     return args
 
 
-def unlink_all(records):
-    """The unlink list of removing every package of ``records``."""
-    return [dict(name=r["name"], version=str(r["version"]), build=r.get("build", ""), channel="") for r in records]
-
-
 class EnvRun:
     """One module run: read state, decide, apply (or predict), describe."""
 
@@ -406,14 +335,10 @@ class EnvRun:
     # -- inputs ------------------------------------------------------------
 
     def load(self):
-        text = None
-        if self.params["spec_file"]:
-            try:
-                text = read_text_file(self.params["spec_file"], "spec_file")
-            except ValueError as exc:
-                self.module.fail_json(msg=str(exc), prefix=self.target)
-        elif self.params["spec_content"] is not None:
-            text = self.params["spec_content"]
+        try:
+            text = spec_text(self.params["spec_file"], self.params["spec_content"])
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc), prefix=self.target)
         environ = dict(os.environ)
         environ.update(self.params["environment"])
         try:
@@ -457,7 +382,7 @@ class EnvRun:
             raise SpecError("the environment file uses YAML this module does not read by itself (%s), and %s has "
                             "no Python to read it; simplify the file" % (why, self.base))
         path = write_private(os.path.join(self.module.tmpdir, "condafleet-environment.yml"), text)
-        code, out, dummy = self.module.run_command([python, "-c", EXTERNAL_READER, path], expand_user_and_vars=False,
+        code, out, dummy = self.module.run_command([python, "-c", ENVIRONMENT_FILE_READER, path], expand_user_and_vars=False,
                                                    environ_update={"PYTHONNOUSERSITE": "1"})
         return external_answer(code, out, why)
 
@@ -553,18 +478,9 @@ class EnvRun:
 
     def predict(self, records, desired, decision):
         before = records or []
-        link, unlink = [], []
+        actions = {"link": [], "unlink": []}
         if decision["action"] and desired["explicit"] is not None:
-            by_name = dict((r["name"], r) for r in before)
-            wanted = set(decision["unsatisfied"])
-            for entry in desired["explicit"]:
-                if "%s-%s-%s" % (entry["name"], entry["version"], entry["build"]) in wanted:
-                    link.append({"name": entry["name"], "version": entry["version"], "build": entry["build"],
-                                 "channel": entry["channel"].rstrip("/").rsplit("/", 1)[-1]})
-                    if entry["name"] in by_name:
-                        old = by_name[entry["name"]]
-                        unlink.append({"name": old["name"], "version": str(old["version"]),
-                                       "build": old.get("build", ""), "channel": ""})
+            actions = explicit_actions(desired["explicit"], before, decision["unsatisfied"])
         elif decision["action"]:
             args = self.transaction_args(decision, desired)
             self.main_cmd = self.runner.argv(args, dry_run=True)
@@ -577,14 +493,10 @@ class EnvRun:
             except CondaError as exc:
                 self.fail(exc)
             actions = parse_actions(answer)
-            link, unlink = actions["link"], actions["unlink"]
-        if decision["remove"]:
-            gone = set(decision["remove"])
-            unlink += [{"name": r["name"], "version": str(r["version"]), "build": r.get("build", ""), "channel": ""}
-                       for r in before if r["name"] in gone]
-        self.link, self.unlink = link, unlink
+        self.link = actions["link"]
+        self.unlink = actions["unlink"] + unlink_entries(before, set(decision["remove"]))
         self.pip_done = list(decision["pip"])
-        return predict(before, link, unlink)
+        return predict(before, self.link, self.unlink)
 
     # -- apply -------------------------------------------------------------
 
@@ -612,10 +524,10 @@ class EnvRun:
                 self.link += actions["link"]
                 self.unlink += actions["unlink"]
             if self.params["prune"]:
-                current = conda_meta_records(self.target)
-                again = plan(current, desired, "present", True, {}, self.protect(current))
-                if again["remove"]:
-                    args = ["remove", "-p", self.target] + again["remove"]
+                current = conda_meta_records(self.target) if decision["action"] else records
+                remove = prune_removals(current, desired, self.protect(current))
+                if remove:
+                    args = ["remove", "-p", self.target] + remove
                     self.main_cmd = self.main_cmd or self.runner.argv(args)
                     answer = self.runner.json(args, environ=pins)
                     self.unlink += parse_actions(answer)["unlink"]
@@ -683,7 +595,7 @@ class EnvRun:
             self.module.fail_json(msg="%s is not an environment of the installation at %s; refusing to remove it"
                                   % (self.target, self.base), prefix=self.target)
         before = conda_meta_records(self.target)
-        self.unlink = unlink_all(before)
+        self.unlink = unlink_entries(before)
         args = ["remove", "--all", "-p", self.target]
         if self.module.check_mode:
             self.main_cmd = self.runner.argv(args, dry_run=True)
@@ -709,7 +621,7 @@ class EnvRun:
                                   prefix=self.target, found=state["found"])
         self.half_made = state
         before = conda_meta_records(self.target)
-        self.unlink = unlink_all(before)
+        self.unlink = unlink_entries(before)
         if not self.module.check_mode:
             with self.lock():
                 self.remove_tree()
@@ -765,26 +677,24 @@ class EnvRun:
             return self._converge(desired)
 
     def _converge(self, desired):
-        records = self.read(self.quick_names(desired))
+        quick = self.quick_names(desired)
+        records = self.read(quick)
         pip_before = dist_versions(self.target) if records is not None and desired["pip"] else {}
         decision = plan(records, desired, self.params["state"], self.params["prune"], pip_before,
                         self.protect(records))
         if not needs_change(decision):
             return self.finish(records, records, changed=False, decision=decision)
-        if records is not None and self.quick_names(desired) is not None:  # now read every record in full
+        if records is not None and quick is not None:
+            # the decision needed the requested packages' records only; doing and showing it needs all of them
             records = self.read()
-            decision = plan(records, desired, self.params["state"], self.params["prune"], pip_before,
-                            self.protect(records))
         if self.module.check_mode:
             after = self.predict(records, desired, decision)
-            changed = records is None or bool(self.link or self.unlink or self.pip_done)
-            return self.finish(records, after, changed=changed, decision=decision)
-        self.apply(records, desired, decision)
-        after = conda_meta_records(self.target)
-        pip_after = dist_versions(self.target) if desired["pip"] else {}
-        added, removed, changed_pkgs = delta(records or [], after)
-        changed = records is None or bool(added or removed or changed_pkgs) or pip_after != pip_before
-        return self.finish(records, after, changed=changed, decision=decision)
+            pip_changed = bool(self.pip_done)
+        else:
+            self.apply(records, desired, decision)
+            after = conda_meta_records(self.target)
+            pip_changed = bool(desired["pip"]) and dist_versions(self.target) != pip_before
+        return self.finish(records, after, changed=env_changed(records, after, pip_changed), decision=decision)
 
 
 def main():

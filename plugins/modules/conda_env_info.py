@@ -23,22 +23,11 @@ description:
     such evidence is not an environment.
 author:
   - condafleet.conda contributors (@condafleet)
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux and macOS hosts.
+extends_documentation_fragment:
+  - condafleet.conda.attributes.info_module
+  - condafleet.conda.installation
+  - condafleet.conda.env_spec
 options:
-  prefix:
-    description: The conda installation (base prefix). An absolute path.
-    type: path
-    default: /opt/conda
   name:
     description: Only this environment (by name; V(base) is the installation). Mutually exclusive with O(path).
     type: str
@@ -49,25 +38,6 @@ options:
     description: Return the package list of each environment (can be long).
     type: bool
     default: true
-  python:
-    description: Python version to compare with, as in M(condafleet.conda.conda_env).
-    type: str
-  packages:
-    description: conda match specs to compare with.
-    type: list
-    elements: str
-    default: []
-  pip:
-    description: pip requirements to compare with.
-    type: list
-    elements: str
-    default: []
-  spec_file:
-    description: environment.yml or C(@EXPLICIT) lock file on the host to compare with.
-    type: path
-  spec_content:
-    description: Text of an environment.yml or lock file to compare with.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -163,25 +133,19 @@ comparison:
 
 import os
 
+from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
+    environment_state, environments, incomplete_environments, resolve_target)
+from ansible_collections.condafleet.conda.plugins.module_utils._history import read_history_specs
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import (
-    conda_meta_records,
-    dist_versions,
-    environment_state,
-    environments,
-    incomplete_environments,
-    installation_error,
-    package_of,
-    pip_dists,
-    python_version,
-    read_history_specs,
-    read_text_file,
-)
+from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions, pip_dists
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
+    conda_meta_records, installation_error, python_version)
+from ansible_collections.condafleet.conda.plugins.module_utils._runner import package_of
+from ansible_collections.condafleet.conda.plugins.module_utils._text import spec_text
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
     SpecError,
     compare,
     desired_state,
-    pip_installs,
     validate,
 )
 
@@ -206,15 +170,13 @@ def all_environments(base):
 
 
 def select(envs, params):
-    """The environment O(name) or O(path) selects (a list of at most one)."""
-    if params["path"]:
-        target = os.path.normpath(params["path"])
-        found = [e for e in envs if os.path.realpath(e["prefix"]) == os.path.realpath(target)]
+    """The environment O(name) or O(path) selects (a list of at most one), found where conda_env would look."""
+    target, dummy = resolve_target(params["prefix"], params["name"], params["path"])
+    found = [e for e in envs if os.path.realpath(e["prefix"]) == os.path.realpath(target)]
+    if not found and params["path"]:
         state = environment_state(target)["state"]
-        if not found and state in ("environment", "incomplete"):
+        if state in ("environment", "incomplete"):
             found = [{"name": "", "prefix": target, "base": False, "complete": state == "environment"}]
-    else:
-        found = [e for e in envs if e["name"] == params["name"]]
     return found[:1]
 
 
@@ -255,24 +217,18 @@ def main():
     if has_spec:
         if not selected:
             module.fail_json(msg="comparing with a spec needs name or path", **result)
-        text = params["spec_content"]
-        if params["spec_file"]:
-            try:
-                text = read_text_file(params["spec_file"], "spec_file")
-            except ValueError as exc:
-                module.fail_json(msg=str(exc), **result)
+        try:
+            text = spec_text(params["spec_file"], params["spec_content"])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc), **result)
         try:
             desired = desired_state(dict(params, channels=[], override_channels=False), text)
             validate(desired)
         except SpecError as exc:
             module.fail_json(msg=str(exc), **result)
-        if envs:
-            records = conda_meta_records(envs[0]["prefix"])
-            result["comparison"] = compare(records, desired, dist_versions(envs[0]["prefix"]))
-        else:
-            result["comparison"] = {"satisfied": False, "missing": list(desired["specs"]) or [
-                "%s-%s-%s" % (e["name"], e["version"], e["build"]) for e in desired["explicit"] or []],
-                "unsatisfied": [], "extra": [], "pip_unsatisfied": pip_installs(desired["pip"])}
+        prefix = envs[0]["prefix"] if envs else None
+        result["comparison"] = compare(conda_meta_records(prefix) if prefix else None, desired,
+                                       dist_versions(prefix) if prefix else {})
     module.exit_json(**result)
 
 

@@ -24,35 +24,25 @@ description:
   - For organisations bound by Anaconda's terms of service, prefer O(distribution=miniforge), which installs from
     conda-forge only and is free of those terms.
 author:
-  - condafleet maintainers (@condafleet)
+  - condafleet.conda contributors (@condafleet)
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details:
       - Predicts the action from disk without downloading the installer. With O(state=latest) and O(version=latest)
         it reads the first kilobytes of the installer (or the URL it redirects to) to learn its version.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details:
       - Shows the prefix, its state and the conda version before and after.
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    description: Has an action plugin, so some of the work can run on the controller.
     support: full
     details:
       - The action plugin runs on the controller for O(installer_cache=controller) and for an O(installer_src) on
         the controller; otherwise it only runs the module.
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
+extends_documentation_fragment:
+  - condafleet.conda.attributes
+  - condafleet.conda.installation
 options:
-  prefix:
-    description:
-      - Absolute path of the installation.
-    type: path
-    required: true
   state:
     description:
       - V(present) installs when nothing is there and keeps any existing installation, upgrading it only when
@@ -90,8 +80,9 @@ options:
     default: latest
   python:
     description:
-      - The Python tag of a Miniconda installer with a pinned O(version), as in its file name (Miniconda only).
-      - Defaults to V(py313) when the name of a Miniconda installer is derived.
+      - The Python version of a Miniconda installer with a pinned O(version) (Miniconda only), as O(condafleet.conda.conda_env#module:python)
+        takes it, for example V("3.12"); the tag of the installer's file name (V(py312)) is accepted too.
+      - Defaults to V("3.13") when the name of a Miniconda installer is derived.
     type: str
   installer_url:
     description:
@@ -344,27 +335,23 @@ import grp
 import shutil
 import tempfile
 import time
-import hashlib
 
 from ansible.module_utils.urls import fetch_url
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import INSTALL_MARKER, LockTimeout, installation_state
-from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import LockError, PrefixLock
+from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import LockError, LockTimeout, PrefixLock
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import INSTALL_MARKER, installation_state
+from ansible_collections.condafleet.conda.plugins.module_utils import _acquire as acquire
 from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
 from ansible_collections.condafleet.conda.plugins.module_utils import _files as files
-
-CHUNK = 1 << 20
-PROBE_BYTES = 64 * 1024
 
 
 def argument_spec():
     return dict(
-        prefix=dict(type="path", required=True),
-        state=dict(type="str", default="present", choices=list(inst.STATES)),
-        distribution=dict(type="str", default="miniconda", choices=list(inst.DISTRIBUTIONS)),
-        version=dict(type="str", default="latest"),
+        prefix=dict(type="path", default=inst.DEFAULTS["prefix"]),
+        state=dict(type="str", default=inst.DEFAULTS["state"], choices=list(inst.STATES)),
+        distribution=dict(type="str", default=inst.DEFAULTS["distribution"], choices=list(inst.DISTRIBUTIONS)),
+        version=dict(type="str", default=inst.DEFAULTS["version"]),
         python=dict(type="str"),
         installer_url=dict(type="str"),
         mirror_url=dict(type="str"),
@@ -405,8 +392,6 @@ class Installer:
             module.fail_json(msg=str(exc))
         self.prefix = self.request["prefix"]
         self.system, self.machine = os.uname()[0], os.uname()[4]
-        self.url = None
-        self.sidecar = None
         self.lock = None
 
     def run_locked(self):
@@ -419,139 +404,54 @@ class Installer:
         except (LockTimeout, LockError) as exc:  # only taking the lock raises these
             self.module.fail_json(msg="%s; nothing was changed" % exc, prefix=self.prefix)
 
-    # -- locating the installer (no network) ---------------------------------------------------
+    # -- the installer: plan (module_utils._installer.acquisition), carried out by module_utils._acquire --------
 
-    def locate(self):
-        """Set self.url / self.sidecar for the derived or given URL; fail on unpublished platforms."""
-        request, params = self.request, self.params
-        if request["source"] == "url":
-            self.url = params["installer_url"]
-        elif request["source"] == "derived":
-            try:
-                os_name, arch = inst.platform_of(request["distribution"], self.system, self.machine)
-                inst.check_available(request["distribution"], request["release"], os_name, arch)
-            except inst.InstallerError as exc:
-                self.module.fail_json(msg=str(exc), prefix=self.prefix)
-            self.url = inst.installer_url(request["distribution"], request["release"], os_name, arch,
-                                          request["python"], params.get("mirror_url"))
-            self.sidecar = inst.sidecar_url(request["distribution"], request["release"], self.url, params.get("mirror_url"))
-
-    def pin_latest(self):
-        """True for upstream Miniforge ``latest`` with no checksum given: its versioned asset has a sidecar."""
-        request, params = self.request, self.params
-        return (request["source"] == "derived" and request["distribution"] == "miniforge" and request["release"] == "latest"
-                and not params.get("mirror_url") and not request["digest"] and not params.get("checksum_url"))
-
-    def checksum_origin(self):
-        if self.request["source"] == "src":
-            if self.request["digest"]:
-                return "literal", self.request["digest"]
-            if self.params.get("checksum_url"):
-                return "url", self.params["checksum_url"]
-            side = self.params["installer_src"] + ".sha256"
-            if os.path.isfile(side):
-                return "file", side
-            if self.params["allow_unverified"]:
-                return "none", None
-            self.module.fail_json(msg="no checksum for installer_src %s: give checksum: sha256:..., checksum_url, a %s "
-                                  "file next to it, or allow_unverified: true" % (self.params["installer_src"], side))
+    def acquisition(self, request):
+        """The acquisition plan for ``request`` on this host; fails on a platform with no published installer."""
         try:
-            return inst.checksum_source(self.request, self.params, self.url, self.sidecar)
+            return inst.acquisition(request, self.params, self.system, self.machine)
         except inst.InstallerError as exc:
             self.module.fail_json(msg=str(exc), prefix=self.prefix)
 
-    # -- network ---------------------------------------------------------------------------------
+    def ask_controller(self, step, result):
+        """Exit with the step of the plan that only the controller can carry out (the action plugin does it)."""
+        result.update(acquire={"step": step, "version": self.request["release"], "system": self.system,
+                               "machine": self.machine})
+        self.module.exit_json(**result)
 
-    def _open(self, url):
-        headers = self.params.get("headers") or {}
-        resp, info = fetch_url(self.module, url, headers=headers, timeout=self.params["timeout"])
+    def open(self, url):
+        """``_acquire``'s opener on the host: ``fetch_url`` (the module's credentials, proxies, certificates)."""
+        resp, info = fetch_url(self.module, url, headers=self.params.get("headers") or {}, timeout=self.params["timeout"])
         if resp is None or info.get("status") not in (200, None):
-            self.module.fail_json(msg="downloading %s failed: HTTP %s %s" % (url, info.get("status"), info.get("msg", "")),
-                                  prefix=self.prefix)
+            raise acquire.AcquireError("HTTP %s %s" % (info.get("status"), info.get("msg", "")))
         return resp
 
-    def discover_release(self):
-        """The release the installer designated by ``latest`` brings: redirect target name, else its header."""
-        if self.request["source"] == "src":
-            return self._release_of_file(self.params["installer_src"])
-        resp = self._open(self.url)
+    def discover(self, acq, result):
+        """The release the installer designated by ``latest`` brings (asking the controller when it holds it)."""
+        if acq["where"] == "controller":
+            self.ask_controller("discover", result)
         try:
-            final = resp.geturl() if hasattr(resp, "geturl") else self.url
-            release, _python = inst.release_from_filename(inst.url_basename(final or self.url))
-            if release:
-                return release
-            head = resp.read(PROBE_BYTES)
-        finally:
-            resp.close()
-        release = inst.release_from_header(head.decode("latin-1"))
-        if not release:
-            self.module.fail_json(msg="cannot tell which conda version %s installs (no version in its name, nor a '# VER:' or "
-                                  "INSTALLER_VER= line in its header); pin version instead of latest" % self.url)
-        return release
-
-    def _release_of_file(self, path):
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(PROBE_BYTES)
-        except OSError as exc:
-            self.module.fail_json(msg="cannot read installer_src %s: %s" % (path, to_native(exc)))
-        release = inst.release_from_header(head.decode("latin-1"))
-        return release or inst.release_from_filename(os.path.basename(path))[0]
-
-    def expected_digest(self):
-        kind, origin = self.checksum_origin()
-        if kind == "literal":
-            return origin
-        if kind == "file":
-            with open(origin, "r", encoding="utf-8") as handle:
-                text = handle.read()
-        elif kind == "url":
-            resp = self._open(origin)
-            try:
-                text = resp.read(CHUNK).decode("utf-8", "replace")
-            finally:
-                resp.close()
-        else:
-            return None
-        name = os.path.basename(self.params["installer_src"]) if self.request["source"] == "src" else inst.url_basename(self.url)
-        try:
-            return inst.parse_sidecar(text, name)
-        except inst.InstallerError as exc:
-            self.module.fail_json(msg="%s (%s)" % (exc, origin))
-
-    def fetch(self, workdir):
-        """Download the installer into ``workdir``, hashing while writing; return (path, sha256)."""
-        path = os.path.join(workdir, inst.url_basename(self.url) or "installer.sh")
-        digest = hashlib.sha256()
-        resp = self._open(self.url)
-        try:
-            with open(path, "wb") as out:
-                while True:
-                    chunk = resp.read(CHUNK)
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-        finally:
-            resp.close()
-        return path, digest.hexdigest()
+            return acquire.discover_release(acq, self.open)
+        except acquire.AcquireError as exc:
+            self.module.fail_json(msg=str(exc), prefix=self.prefix)
 
     # -- apply -------------------------------------------------------------------------------------
 
-    def run_installer(self, decision, result):
-        expected = self.expected_digest()
+    def run_installer(self, decision, result, acq):
         workdir = tempfile.mkdtemp(prefix="conda_install.", dir=self.params.get("tmp_dir") or self.module.tmpdir)
         try:
-            if self.request["source"] == "src":
-                path = self.params["installer_src"]
-                if not os.path.isfile(path):
-                    self.module.fail_json(msg="installer_src %s does not exist on the host" % path)
-                actual = sha256_file(path)
-            else:
-                path, actual = self.fetch(workdir)
-            if expected and actual != expected:
-                self.module.fail_json(msg="checksum mismatch for %s: expected sha256:%s, got sha256:%s; nothing was installed"
-                                      % (result["installer_url"], expected, actual), prefix=self.prefix)
+            try:
+                expected = acquire.expected_digest(acq, self.open)
+                if acq["kind"] == "file":
+                    path = acq["path"]
+                    if not os.path.isfile(path):
+                        self.module.fail_json(msg="installer_src %s does not exist on the host" % path)
+                    actual = acquire.verify_file(path, expected, acq["display"])
+                else:
+                    path = os.path.join(workdir, acq["name"] or "installer.sh")
+                    actual = acquire.fetch_verified(acq, self.open, path, expected)
+            except acquire.AcquireError as exc:
+                self.module.fail_json(msg=str(exc), prefix=self.prefix)
             if not expected:
                 self.module.warn("installing %s without verifying its checksum (allow_unverified)" % result["installer_url"])
             result["installer_sha256"] = actual
@@ -668,34 +568,31 @@ class Installer:
         current = installation_state(self.prefix)
         result = dict(changed=False, prefix=self.prefix, distribution=request["distribution"], installer_url=None,
                       previous_version=current["version"] if current["state"] == "installed" else None, rc_files=[])
-        target = None
+        acq = target = None
         if request["state"] != "absent":
-            if not (request["source"] == "src" and not self.params["remote_src"]):
-                self.locate()
+            acq = self.acquisition(request)
             # Only state=latest with version=latest needs to learn the installer's version before deciding.
-            if (request["state"] == "latest" and request["release"] == "latest" and current["state"] == "installed"
-                    and self.params["installer_cache"] == "host"):
-                target = self.discover_release()
+            if acq["discover"] and current["state"] == "installed":
+                target = self.discover(acq, result)
         decision = inst.plan(current, request["state"], request["release"], target)
         result.update(action=decision["action"], reason=decision["reason"])
         if decision["action"] == "refuse":
             module.fail_json(msg="%s: %s" % (self.prefix, decision["reason"]), **result)
-        if inst.needs_installer(decision["action"]) and self.params["installer_cache"] == "host" and self.pin_latest():
+        if inst.needs_installer(decision["action"]) and acq["pin"]:
             # Miniforge's "latest" copy has no sidecar: install the versioned asset it stands for, verified.
-            target = target or self.discover_release()
+            target = target or self.discover(acq, result)
             self.request = request = dict(request, release=target)
-            self.locate()
+            acq = self.acquisition(request)
             decision = inst.plan(current, request["state"], request["release"], target)
         if inst.needs_installer(decision["action"]):
-            result["installer_url"] = self.url or self.params.get("installer_src")
-            if not (request["source"] == "src" and self.params["remote_src"]) and (
-                    self.params["installer_cache"] == "controller" or request["source"] == "src"):
-                if not module.check_mode:
-                    # The action plugin supplies the installer from the controller and runs the module again.
-                    result.update(installer_needed=True, system=self.system, machine=self.machine)
-                    module.exit_json(**result)
-            else:
-                self.checksum_origin()  # fail on a missing checksum before touching anything
+            result["installer_url"] = acq["display"]
+            try:  # fail on a missing checksum before touching anything
+                acquire.check_checksum(acq, local=acq["where"] == "host")
+            except acquire.AcquireError as exc:
+                module.fail_json(msg=str(exc), **result)
+            if acq["where"] == "controller" and not module.check_mode:
+                # The action plugin supplies the verified installer from the controller and runs the module again.
+                self.ask_controller("fetch", result)
         remove = decision["action"] == "remove"
         if request["state"] == "absent":
             edits = self.rc_edits(remove=True)
@@ -710,7 +607,7 @@ class Installer:
         after = current
         if not module.check_mode:
             if inst.needs_installer(decision["action"]):
-                after = self.run_installer(decision, result)
+                after = self.run_installer(decision, result, acq)
             elif remove:
                 if os.path.islink(self.prefix):  # the installation the link points at, then the link
                     shutil.rmtree(os.path.realpath(self.prefix))
@@ -764,14 +661,6 @@ def after_missing(state):
                 ("conda package record", state["version"]))
     missing = [name for name, present in evidence if not present]
     return ", ".join(missing) or "nothing"
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def main():

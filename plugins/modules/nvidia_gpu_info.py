@@ -26,17 +26,12 @@ description:
     R535 -> 12.2, R580 -> 13.0). A driver newer than the table gets the table's newest CUDA version, a lower bound.
 author:
   - condafleet maintainers (@condafleet)
+extends_documentation_fragment:
+  - condafleet.conda.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: N/A
-    description: The module changes nothing, so there is no diff.
   platform:
-    support: full
-    platforms: posix
-    description: Linux hosts (the files read are Linux's C(/proc) and C(/sys)); C(nvidia-smi) alone also answers on WSL 2.
+    details:
+      - Linux hosts (the files read are Linux's C(/proc) and C(/sys)); C(nvidia-smi) alone also answers on WSL 2.
 options:
   nvidia_smi:
     description:

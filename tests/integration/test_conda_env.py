@@ -353,7 +353,7 @@ def test_two_runs_at_once_are_serialized_by_the_installation_lock(run_module, ba
         results[name] = run_module(MODULE, {"prefix": base.prefix, "name": name, "python": "3.11",
                                             "packages": ["numpy", "pandas"]})
 
-    from ansible_collections.condafleet.conda.plugins.module_utils._conda import InstallationLock
+    from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import InstallationLock
 
     threads = [threading.Thread(target=converge, args=(name,)) for name in ("one", "two")]
     with InstallationLock(base.prefix, timeout=5):  # another run holds the installation

@@ -6,7 +6,7 @@ The corpus (tests/unit/data/envfiles) is read by conda's own ``from_file()`` in 
 installation (``record_envfiles.READER``), so the comparison cannot go stale: a conda whose
 reading changed fails here until the recording is redone. Files the collection's reader
 leaves to the installation's Python go through the module's real fallback
-(``_envspec.EXTERNAL_READER`` run by that installation's Python). Then conda_env converges
+(``_conda_loader.ENVIRONMENT_FILE_READER`` run by that installation's Python). Then conda_env converges
 an environment from such a file through ansible-playbook.
 """
 from __future__ import annotations
@@ -19,17 +19,17 @@ import pytest
 
 import record_envfiles
 
-from ansible_collections.condafleet.conda.plugins.module_utils import _conda, _envspec
+from ansible_collections.condafleet.conda.plugins.module_utils import _conda_loader, _envspec, _text
 
 pytestmark = [pytest.mark.world, pytest.mark.slow]
 
 
 def installation_reader(prefix, tmp_path):
-    """The module's fallback, for real: EXTERNAL_READER run by the installation's Python."""
+    """The module's fallback, for real: ENVIRONMENT_FILE_READER run by the installation's Python."""
     def read(text, why):
         path = tmp_path / "fallback.yml"
         path.write_text(text, encoding="utf-8")
-        proc = subprocess.run([os.path.join(prefix, "bin", "python"), "-c", _envspec.EXTERNAL_READER, str(path)],
+        proc = subprocess.run([os.path.join(prefix, "bin", "python"), "-c", _conda_loader.ENVIRONMENT_FILE_READER, str(path)],
                               capture_output=True, text=True, check=False, env={"PYTHONNOUSERSITE": "1"})
         return _envspec.external_answer(proc.returncode, proc.stdout, why)
     return read
@@ -45,7 +45,7 @@ def test_the_corpus_reads_as_the_live_conda_reads_it(conda_base, tmp_path):
     for path in files:
         name = os.path.basename(path)
         with open(path, "rb") as handle:
-            text = _conda.decode_text(handle.read())
+            text = _text.decode_text(handle.read())
         found = record_envfiles.differences(name, text, live["files"][name], reader, live["environ"])
         if found:
             problems[name] = found

@@ -13,3 +13,7 @@ def test_webdev_python(host):
     out = host.run("%s/envs/webdev/bin/python --version" % PREFIX)
     assert out.rc == 0, out.stderr
     assert (out.stdout + out.stderr).strip().startswith("Python 3.12.")
+
+
+def test_absent_environment_not_created(host):
+    assert not host.file("%s/envs/legacy" % PREFIX).exists

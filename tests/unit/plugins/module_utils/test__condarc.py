@@ -1,155 +1,13 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The stdlib .condarc reader/writer: parsing, emitting, editing, decisions."""
+"""The .condarc policy: known keys, value checks, and the pure plan() decisions."""
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _condarc as rc
+from ansible_collections.condafleet.conda.plugins.module_utils._yaml_subset import REMOVE
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover
-    yaml = None
-
-needs_yaml = pytest.mark.skipif(yaml is None, reason="PyYAML is not installed")
-
-HAND_WRITTEN = """\
-# Site configuration -- managed partly by hand.
-channels:  #!final
-  - conda-forge   # the main one
-  - "defaults"
-
-channel_priority: strict # keep it strict
-# proxies, unmanaged
-proxy_servers:
-  http: http://proxy.example.com:3128
-  'https': http://proxy.example.com:3128
-  http://10.1.1.1: http://other:1
-envs_dirs: [/srv/envs, '/srv/my envs', ~/envs]
-channel_settings:
-  - channel: conda-forge
-    param: x
-  - {channel: b, p: 1}
-create_default_packages:
-- pip
-- ipykernel
-empty:
-"""
-
-
-def test_parse_hand_written_file():
-    doc = rc.parse(HAND_WRITTEN)
-    assert doc.problem is None
-    assert doc.opaque() == {}
-    assert doc.data() == {
-        "channels": ["conda-forge", "defaults"],
-        "channel_priority": "strict",
-        "proxy_servers": {"http": "http://proxy.example.com:3128", "https": "http://proxy.example.com:3128",
-                          "http://10.1.1.1": "http://other:1"},
-        "envs_dirs": ["/srv/envs", "/srv/my envs", "~/envs"],
-        "channel_settings": [{"channel": "conda-forge", "param": "x"}, {"channel": "b", "p": 1}],
-        "create_default_packages": ["pip", "ipykernel"],
-        "empty": None,
-    }
-
-
-@needs_yaml
-def test_parse_agrees_with_pyyaml_on_hand_written_file():
-    assert rc.parse(HAND_WRITTEN).data() == yaml.safe_load(HAND_WRITTEN)
-
-
-@pytest.mark.parametrize("text, value", [
-    ("k: true", True), ("k: False", False), ("k: ~", None), ("k: null", None), ("k:", None),
-    ("k: 12", 12), ("k: -3", -3), ("k: 0x1f", 31), ("k: 0o17", 15), ("k: 9.15", 9.15), ("k: 1e3", 1000.0),
-    ("k: yes", "yes"), ("k: no", "no"), ("k: on", "on"),  # YAML 1.2, as conda's ruamel loader reads them
-    ("k: 'it''s'", "it's"), ('k: "a\\tb\\u00e9"', "a\tb\u00e9"), ("k: 'a # b'", "a # b"),
-    ("k: a # comment", "a"), ("k: a#b", "a#b"), ("k: https://x.org:8443/p", "https://x.org:8443/p"),
-    ("k: [a, 'b, c', \"d\"]", ["a", "b, c", "d"]), ("k: []", []), ("k: {}", {}),
-    ("k: {a: 1, b: [x, y]}", {"a": 1, "b": ["x", "y"]}), ("k:\n  - - 1\n    - 2\n  - 3", [[1, 2], 3]),
-    ("k:\n  a:\n    b: c\n  d: e", {"a": {"b": "c"}, "d": "e"}), ("k:\n- a\n-\n- c", ["a", None, "c"]),
-])
-def test_scalars_and_nodes(text, value):
-    doc = rc.parse(text + "\n")
-    assert doc.problem is None and doc.opaque() == {}
-    assert rc.same(doc.data()["k"], value)
-
-
-@pytest.mark.parametrize("text", [
-    "k: &anchor\n  a: 1", "k: *alias", "k: !!str 1", "k: |\n  text", "k: >\n  text",
-    "k: [a,\n  b]", "k: 'open", "k:\n  a: 1\n    b: 2", "k: a: b", "k:\n  a: 1\n  a: 2", "k: \"\\q\"",
-    "k: plain\n  continued",
-])
-def test_unsupported_blocks_are_opaque_not_guessed(text):
-    doc = rc.parse(text + "\nother: 1\n")
-    assert doc.problem is None
-    assert list(doc.opaque()) == ["k"]
-    assert doc.data()["other"] == 1
-
-
-@pytest.mark.parametrize("text", [
-    "---\nk: 1\n", "[a, b]\n", "- a\n- b\n", "k: 1\nk: 2\n", "? complex\n: value\n", "k: 1\nplain line\n",
-])
-def test_files_that_cannot_be_cut_into_blocks(text):
-    assert rc.parse(text).problem
-
-
-def test_anchor_detection():
-    doc = rc.parse("base: &b\n  a: 1\nother: *b\n")
-    assert doc.anchored("base") and not doc.anchored("other")
-
-
-DATA = {
-    "channels": ["conda-forge", "defaults", "file:///srv/conda-channel", "pkgs/main"],
-    "channel_alias": "https://alice:p%40ss@mirror.example.com/conda",
-    "ssl_verify": "/etc/ssl/certs/ca.pem", "always_yes": True, "remote_connect_timeout_secs": 9.15,
-    "strings": ["yes", "no", "on", "3.11", "1e5", "0x1F", "", "#x", "-x", "a: b", "it's", "a\nb", "~", "null",
-                "2026-01-01", "@at", " lead", "tab\there", "[x]", "{x}", "*x", "&x", "!x", "%x", "`x", "|", ">"],
-    "numbers": [0, -1, 2.5, 1e-05, float("inf")],
-    "nested": {"http://10.1.1.1": "http://u:pw@proxy:3128", "deep": {"list": [{"a": 1, "b": [1, 2]}, [3, [4]], {}]}},
-    "empty_list": [], "empty_map": {}, "nothing": None,
-}
-
-
-def test_emit_parse_round_trip():
-    text = rc.emit(DATA)
-    doc = rc.parse(text)
-    assert doc.problem is None and doc.opaque() == {}
-    assert rc.same(doc.data(), DATA)
-
-
-@needs_yaml
-def test_emitted_yaml_means_the_same_to_pyyaml():
-    """PyYAML is YAML 1.1: quoting must keep yes/no/on/3.11/... strings for it too."""
-    assert rc.same(yaml.safe_load(rc.emit(DATA)), DATA)
-
-
-def test_emit_uses_condas_layout():
-    assert rc.emit({"channels": ["conda-forge"], "auto_activate": False, "proxy_servers": {"https": "http://p:1"}}) == (
-        "channels:\n  - conda-forge\nauto_activate: false\nproxy_servers:\n  https: http://p:1\n")
-
-
-def test_render_keeps_everything_it_does_not_manage():
-    doc = rc.parse(HAND_WRITTEN)
-    new = rc.render(doc, {"channels": ["conda-forge"], "channel_priority": "flexible", "empty": rc.REMOVE,
-                          "solver": "libmamba"})
-    assert new == HAND_WRITTEN.replace(
-        'channels:  #!final\n  - conda-forge   # the main one\n  - "defaults"\n',
-        "channels:  #!final\n  - conda-forge\n").replace(
-        "channel_priority: strict # keep it strict", "channel_priority: flexible # keep it strict").replace(
-        "empty:\n", "") + "solver: libmamba\n"
-    assert rc.parse(new).data()["proxy_servers"] == rc.parse(HAND_WRITTEN).data()["proxy_servers"]
-
-
-def test_render_appends_after_a_file_without_final_newline():
-    assert rc.render(rc.parse("a: 1"), {"b": []}) == "a: 1\nb: []\n"
-
-
-def test_render_into_an_empty_file():
-    assert rc.render(rc.parse(""), {"channels": ["conda-forge"]}) == "channels:\n  - conda-forge\n"
-
-
-# ---------------------------------------------------------------- decisions
 
 @pytest.mark.parametrize("mode, wanted, result", [
     ("exact", ["b", "a"], ["b", "a"]),
@@ -166,14 +24,14 @@ def test_plan_is_empty_when_converged():
     current = {"channels": ["conda-forge"], "channel_priority": "strict", "auto_activate": False}
     request = {"channels": ["conda-forge"], "settings": {"channel_priority": "strict"}, "auto_activate": False,
                "auto_activate_key": "auto_activate"}
-    assert rc.plan(current, request) == {}
+    assert rc.key_updates(current, request) == {}
 
 
 def test_plan_prepend_is_idempotent():
     request = {"channels": ["internal"], "channels_mode": "prepend"}
-    updates = rc.plan({"channels": ["conda-forge", "internal"]}, request)
+    updates = rc.key_updates({"channels": ["conda-forge", "internal"]}, request)
     assert updates == {"channels": ["internal", "conda-forge"]}
-    assert rc.plan(rc.apply_updates({"channels": ["conda-forge", "internal"]}, updates), request) == {}
+    assert rc.key_updates(rc.apply_updates({"channels": ["conda-forge", "internal"]}, updates), request) == {}
 
 
 @pytest.mark.parametrize("version, key, twin", [((26, 7, 1), "auto_activate", "auto_activate_base"),
@@ -183,44 +41,44 @@ def test_plan_prepend_is_idempotent():
 def test_auto_activate_key_by_version_and_no_twin(version, key, twin):
     assert rc.auto_activate_key(version) == key
     request = {"auto_activate": False, "auto_activate_key": key}
-    assert rc.plan({twin: True}, request) == {key: False, twin: rc.REMOVE}
-    assert rc.plan({key: False}, request) == {}
+    assert rc.key_updates({twin: True}, request) == {key: False, twin: REMOVE}
+    assert rc.key_updates({key: False}, request) == {}
     # a twin holding the right value is still a conflict to remove
-    assert rc.plan({key: False, twin: False}, request) == {twin: rc.REMOVE}
+    assert rc.key_updates({key: False, twin: False}, request) == {twin: REMOVE}
 
 
 def test_auto_activate_from_settings_goes_through_the_version():
     request = {"settings": {"auto_activate_base": "false"}, "auto_activate_key": "auto_activate"}
-    assert rc.plan({}, request) == {"auto_activate": False}
+    assert rc.key_updates({}, request) == {"auto_activate": False}
     with pytest.raises(rc.CondarcError):
-        rc.plan({}, {"settings": {"auto_activate": True}, "auto_activate": False, "auto_activate_key": "x"})
+        rc.key_updates({}, {"settings": {"auto_activate": True}, "auto_activate": False, "auto_activate_key": "x"})
 
 
 def test_true_is_not_one():
-    assert rc.plan({"always_yes": 1}, {"settings": {"always_yes": True}}) == {"always_yes": True}
+    assert rc.key_updates({"always_yes": 1}, {"settings": {"always_yes": True}}) == {"always_yes": True}
 
 
 def test_setting_a_key_removes_its_aliases():
-    assert rc.plan({"verify_ssl": False}, {"settings": {"ssl_verify": False}}) == {
-        "ssl_verify": False, "verify_ssl": rc.REMOVE}
+    assert rc.key_updates({"verify_ssl": False}, {"settings": {"ssl_verify": False}}) == {
+        "ssl_verify": False, "verify_ssl": REMOVE}
 
 
 def test_no_defaults():
     current = {"channels": ["defaults", "conda-forge"], "default_channels": ["https://repo.anaconda.com/pkgs/main"]}
-    assert rc.plan(current, {"no_defaults": True}) == {"channels": ["conda-forge"], "default_channels": []}
-    assert rc.plan({"channels": ["conda-forge"], "default_channels": []}, {"no_defaults": True}) == {}
+    assert rc.key_updates(current, {"no_defaults": True}) == {"channels": ["conda-forge"], "default_channels": []}
+    assert rc.key_updates({"channels": ["conda-forge"], "default_channels": []}, {"no_defaults": True}) == {}
     with pytest.raises(rc.CondarcError, match="no_defaults conflicts"):
-        rc.plan({}, {"no_defaults": True, "channels": ["defaults"]})
-    assert rc.plan(current, {"no_defaults": True, "channels": ["defaults"], "channels_mode": "absent"}) == {
+        rc.key_updates({}, {"no_defaults": True, "channels": ["defaults"]})
+    assert rc.key_updates(current, {"no_defaults": True, "channels": ["defaults"], "channels_mode": "absent"}) == {
         "channels": ["conda-forge"], "default_channels": []}
 
 
 def test_remove_keys_with_aliases():
-    assert rc.plan({"channel": ["a"], "solver": "classic"}, {"remove_keys": ["channels", "solver"]}) == {
-        "channel": rc.REMOVE, "solver": rc.REMOVE}
-    assert rc.plan({}, {"remove_keys": ["solver"]}) == {}
+    assert rc.key_updates({"channel": ["a"], "solver": "classic"}, {"remove_keys": ["channels", "solver"]}) == {
+        "channel": REMOVE, "solver": REMOVE}
+    assert rc.key_updates({}, {"remove_keys": ["solver"]}) == {}
     with pytest.raises(rc.CondarcError):
-        rc.plan({}, {"remove_keys": ["solver"], "settings": {"solver": "classic"}})
+        rc.key_updates({}, {"remove_keys": ["solver"], "settings": {"solver": "classic"}})
 
 
 @pytest.mark.parametrize("key, value", [("channel_priority", "bogus"), ("channels", "conda-forge"),
@@ -255,45 +113,9 @@ def test_mirror_settings_with_password_and_token():
 
 
 def test_mirror_and_no_defaults():
-    updates = rc.plan({}, {"mirror": {"url": "https://m"}, "no_defaults": True})
+    updates = rc.key_updates({}, {"mirror": {"url": "https://m"}, "no_defaults": True})
     assert updates == {"channel_alias": "https://m", "default_channels": []}
 
-
-# ---------------------------------------------------------------- ToS and secrets
-
-def test_anaconda_channels():
-    assert rc.anaconda_channels({"channels": ["defaults", "conda-forge"]}) == list(rc.DEFAULT_CHANNELS)
-    assert rc.anaconda_channels({"channels": ["conda-forge"]}) == []
-    assert rc.anaconda_channels({"channels": ["defaults"], "default_channels": ["https://m/pkgs/main"]}) == []
-    assert rc.anaconda_channels({"channels": ["defaults"], "default_channels": []}) == list(rc.DEFAULT_CHANNELS)
-    assert rc.anaconda_channels({"channels": ["pkgs/main", "https://repo.anaconda.com/pkgs/r/"]}) == [
-        "https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"]
-
-
-def test_tos_accepted():
-    records = [{"base_url": "https://repo.anaconda.com/pkgs/main", "tos_accepted": True},
-               {"base_url": "https://repo.anaconda.com/pkgs/r", "tos_accepted": False}]
-    assert rc.tos_accepted(records, "https://repo.anaconda.com/pkgs/main")
-    assert not rc.tos_accepted(records, "https://repo.anaconda.com/pkgs/r")
-
-
-@needs_yaml
-def test_external_reader_script_reads_what_the_builtin_reader_does_not(tmp_path):
-    """The script the module runs with the installation's Python (here: this Python, PyYAML)."""
-    import json
-    import subprocess
-    import sys
-    path = tmp_path / ".condarc"
-    path.write_text("base: &b\n  - conda-forge\nchannels: *b\nnote: |\n  two\n  lines\n")
-    out = subprocess.run([sys.executable, "-c", rc.EXTERNAL_READER, str(path)], capture_output=True, text=True,
-                         check=True).stdout
-    answer = json.loads(out)
-    assert answer["reader"] in ("ruamel.yaml", "PyYAML")
-    assert answer["data"] == {"base": ["conda-forge"], "channels": ["conda-forge"], "note": "two\nlines\n"}
-    assert list(rc.parse(path.read_text()).opaque()) == ["base", "channels", "note"]
-
-
-# ---------------------------------------------------------------- hostile input
 
 @pytest.mark.parametrize("key, value, message", [
     ("remote_max_retries", "abc", "remote_max_retries must be an integer, got a string 'abc'"),
@@ -376,16 +198,72 @@ def test_older_names_conda_still_reads_are_known_and_typed():
     assert rc.check_value("softlink", "yes") is True
     with pytest.raises(rc.CondarcError, match="verbose is the older name of verbosity"):
         rc.check_value("verbose", "loud")
-    assert rc.plan({"root_dir": "/opt/x"}, {"settings": {"root_prefix": "/opt/y"}}) == {
-        "root_prefix": "/opt/y", "root_dir": rc.REMOVE}
+    assert rc.key_updates({"root_dir": "/opt/x"}, {"settings": {"root_prefix": "/opt/y"}}) == {
+        "root_prefix": "/opt/y", "root_dir": REMOVE}
 
 
-@pytest.mark.parametrize("text", ["x: " + "[" * 40 + "]" * 40 + "\n",
-                                  "x:\n" + "".join("  " * (level + 1) + "k%d:\n" % level for level in range(40))])
-def test_deep_nesting_is_left_to_conda_s_reader(text):
-    block = rc.parse(text).block("x")
-    assert block.value is rc.OPAQUE and "nested more than 32 deep" in block.error
+# ---------------------------------------------------------------- the whole decision for one file, as data
+
+def file_plan(text, request, old_mode=0o644, no_rewrite=None, tos_records=None):
+    from ansible_collections.condafleet.conda.plugins.module_utils._yaml_subset import parse
+    doc = parse(text)
+    return rc.plan(doc, text, doc.data(), request, old_mode, no_rewrite, tos_records)
 
 
-def test_nesting_within_the_limit_is_read():
-    assert rc.parse("x: " + "[" * 30 + "]" * 30 + "\n").data()["x"] is not rc.OPAQUE
+def test_file_plan_converged_changes_nothing_and_keeps_the_text():
+    text = "# mine\nchannels:\n  - conda-forge\nchannel_priority: strict\n"
+    decision = file_plan(text, {"channels": ["conda-forge"], "settings": {"channel_priority": "strict"}})
+    assert decision == {"updates": {}, "after": {"channels": ["conda-forge"], "channel_priority": "strict"},
+                        "text": text, "write": False, "mode": 0o644, "chmod": False, "tos": [], "changed": False}
+
+
+def test_file_plan_rewrites_only_the_changed_block_and_keeps_comments():
+    text = "# mine\nchannels: [defaults]  # old\nsolver: classic\n"
+    decision = file_plan(text, {"channels": ["conda-forge"]})
+    assert decision["write"] and decision["changed"] and list(decision["updates"]) == ["channels"]
+    assert decision["text"].startswith("# mine\n") and decision["text"].endswith("solver: classic\n")
+    assert "conda-forge" in decision["text"] and decision["mode"] == 0o644
+
+
+def test_file_plan_makes_a_file_with_a_credential_private_even_when_no_key_changes():
+    text = "channels:\n  - https://bob:s3cret@mirror.example.com/cf\n"
+    decision = file_plan(text, {"channels": ["https://bob:s3cret@mirror.example.com/cf"]}, old_mode=0o644)
+    assert not decision["write"] and decision["chmod"] and decision["mode"] == 0o600 and decision["changed"]
+    new = file_plan("", {"channels": ["https://mirror.example.com/t/tk-1/cf"]}, old_mode=None)
+    assert new["write"] and not new["chmod"] and new["mode"] == 0o600
+    assert file_plan("", {"channels": ["conda-forge"]}, old_mode=None)["mode"] == 0o644
+
+
+def test_file_plan_refuses_a_change_it_cannot_write_with_certainty():
+    with pytest.raises(rc.CondarcError, match=r"must change \(channels\) but cannot be rewritten with certainty: x"):
+        file_plan("channels: [a]\n", {"channels": ["b"]}, no_rewrite="x")
+    assert not file_plan("channels: [a]\n", {"channels": ["a"]}, no_rewrite="x")["changed"]
+
+
+def test_file_plan_and_anaconda_terms_of_service():
+    request = {"channels": ["defaults"]}
+    assert file_plan("", request, old_mode=None)["tos"] == []  # no ToS plugin: nothing to accept
+    with pytest.raises(rc.CondarcError, match="accept_anaconda_tos: true"):
+        file_plan("", request, old_mode=None, tos_records=[])
+    accepting = file_plan("", dict(request, accept_anaconda_tos=True), old_mode=None, tos_records=[])
+    assert accepting["tos"] == ["https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"]
+    records = [{"base_url": url, "tos_accepted": True} for url in accepting["tos"]]
+    converged = file_plan(accepting["text"], request, tos_records=records)
+    assert converged["tos"] == [] and not converged["changed"]
+
+
+def test_request_of_chooses_the_auto_activate_key_from_the_conda_version():
+    params = {"settings": {}, "channels": None, "channels_mode": "exact", "no_defaults": False, "auto_activate": False,
+              "mirror": None, "remove_keys": [], "accept_anaconda_tos": None, "prefix": "/opt/x"}
+    assert rc.request_of(params, "26.7.1")["auto_activate_key"] == "auto_activate"
+    assert rc.request_of(params, "25.3.1")["auto_activate_key"] == "auto_activate_base"
+    with pytest.raises(rc.CondarcError, match=r"installation at prefix \(/opt/x\)"):
+        rc.request_of(params, None)
+    assert rc.request_of(dict(params, auto_activate=None), None)["auto_activate_key"] is None
+
+
+def test_needed_keys_and_managed_values():
+    assert rc.needed_keys({"auto_activate": False}, False) == {"auto_activate", "auto_activate_base"}
+    assert set(rc.TOS_KEYS) <= rc.needed_keys({}, True)
+    decision = file_plan("solver: classic\nchannels: [a]\n", {"channels": ["b"]})
+    assert rc.managed_values(decision, {"channels": ["b"]}, {"channels"}) == {"channels": ["b"]}

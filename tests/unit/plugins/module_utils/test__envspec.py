@@ -10,6 +10,9 @@ import re
 import pytest
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _envspec as es
+from ansible_collections.condafleet.conda.plugins.module_utils._runner import package_of
+
+from recordings import both, recorded_file, transcript
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "conda")
 
@@ -150,6 +153,49 @@ def test_plan_explicit():
     assert decision["remove"] == ["opencv", "pandas", "pip"]
 
 
+def test_explicit_actions_link_what_is_unsatisfied_and_unlink_what_it_replaces():
+    text = "@EXPLICIT\nfile:///c/linux-64/python-3.11.9-h0_0_cpython.tar.bz2\nfile:///c/linux-64/numpy-1.26.4-py311_0.conda\n"
+    desired = want(text=text)
+    decision = es.plan(VISION, desired)
+    actions = es.explicit_actions(desired["explicit"], VISION, decision["unsatisfied"])
+    assert actions == {"link": [{"name": "numpy", "version": "1.26.4", "build": "py311_0", "channel": "c"}],
+                       "unlink": [{"name": "numpy", "version": "2.1.0", "build": "py311_0", "channel": ""}]}
+    assert es.explicit_actions(desired["explicit"], [], es.plan(None, desired)["unsatisfied"])["unlink"] == []
+    assert [p["name"] for p in es.explicit_actions(desired["explicit"], [], es.plan(None, desired)["unsatisfied"])
+            ["link"]] == ["python", "numpy"]
+
+
+def test_prune_removals_are_what_plan_decides_and_follow_the_records_after_an_install():
+    desired = want(packages=["opencv"])
+    assert es.prune_removals(VISION, desired) == es.plan(VISION, desired, prune=True)["remove"] == ["pandas"]
+    # after an install that made pandas a dependency of what is requested, it stays
+    after = VISION[:3] + [rec("opencv", "4.10.0", "h0_0", ["numpy >=1.21", "pandas"]), VISION[4]]
+    assert es.prune_removals(after, desired) == []
+    assert es.prune_removals(VISION, desired, protect=["pandas"]) == []
+
+
+def test_unlink_entries_of_all_or_of_named_records():
+    assert [e["name"] for e in es.unlink_entries(VISION)] == [r["name"] for r in VISION]
+    pandas = {"name": "pandas", "version": "2.2.2", "build": "py311_0", "channel": ""}
+    assert es.unlink_entries(VISION, {"pandas"}) == [pandas]
+
+
+def test_env_changed_is_one_rule_for_the_real_run_and_the_prediction():
+    assert es.env_changed(None, [], False)  # created, even empty
+    assert not es.env_changed(VISION, list(VISION), False)
+    assert es.env_changed(VISION, VISION[:-1], False) and es.env_changed(VISION, VISION, True)
+    relinked = es.predict(VISION, [dict(package_of(VISION[2]))], [dict(package_of(VISION[2]))])
+    assert not es.env_changed(VISION, relinked, False)  # the same build again is no change
+
+
+def test_compare_of_a_missing_environment_names_everything_missing_as_for_an_existing_one():
+    text = "@EXPLICIT\nfile:///c/linux-64/numpy-1.26.4-py311_0.conda\n"
+    absent = es.compare(None, want(text=text))
+    assert absent["missing"] == es.compare([], want(text=text))["missing"] == ["numpy 1.26.4 py311_0"]
+    assert absent["satisfied"] is False and es.compare([], want())["satisfied"] is True
+    assert es.compare(None, want(packages=["numpy"], pip=["tinyjson"]))["pip_unsatisfied"] == ["tinyjson"]
+
+
 def test_predict_and_delta():
     link = [{"name": "numpy", "version": "1.26.4", "build": "py311_0", "channel": "c"},
             {"name": "scikit-learn", "version": "1.3.2", "build": "py311_0", "channel": "c"}]
@@ -161,7 +207,7 @@ def test_predict_and_delta():
     added, removed, changed = es.delta(VISION, after)
     assert [p["name"] for p in added] == ["scikit-learn"]
     assert [p["name"] for p in removed] == ["pandas"]
-    assert changed == [{"name": "numpy", "before": es.as_package(VISION[2]), "after": link[0]}]
+    assert changed == [{"name": "numpy", "before": package_of(VISION[2]), "after": link[0]}]
 
 
 def test_compare_for_info():
@@ -238,3 +284,26 @@ def test_bad_names_are_refused_by_validate():
     for spec in ("../../etc", "numpy\n", "nu mpy=1\nx"):
         with pytest.raises(es.SpecError, match="invalid package spec %s" % re.escape(repr(spec))):
             want(packages=[spec])
+
+
+@both
+def test_explicit_lock_from_list_explicit_sha256(version):
+    """``conda list --explicit --sha256`` writes the bare sha256 after ``#``."""
+    lock = transcript(version, "15-list-explicit")["stdout"]
+    assert lock == recorded_file(version, "input-vision.lock")
+    entries = es.parse_explicit(lock)
+    listed = dict((p["name"], p) for p in transcript(version, "14-list")["stdout_json"])
+    assert sorted(e["name"] for e in entries) == sorted(listed)
+    for entry in entries:
+        assert (entry["version"], entry["build"]) == (listed[entry["name"]]["version"],
+                                                      listed[entry["name"]]["build_string"])
+        assert len(entry["sha256"]) == 64 and "md5" not in entry
+    assert es.is_explicit(lock)
+
+
+@both
+def test_env_name_rule_matches_conda(version):
+    assert transcript(version, "45-create-name-with-space")["rc"] == 1
+    assert transcript(version, "46-create-name-with-hash")["rc"] == 1
+    assert es.env_name_error("my env") and es.env_name_error("a#b")
+    assert transcript(version, "04-create-success")["rc"] == 0 and es.env_name_error("vision") is None

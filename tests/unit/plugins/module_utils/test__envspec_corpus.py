@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from ansible_collections.condafleet.conda.plugins.module_utils import _conda, _condarc, _envspec as es
+from ansible_collections.condafleet.conda.plugins.module_utils import _envspec as es, _text, _yaml_subset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
@@ -48,7 +48,7 @@ def test_the_recording_covers_the_whole_corpus():
 @pytest.mark.parametrize("name", sorted(RECORDING["files"]))
 def test_reads_as_conda_reads_it(name):
     with open(record_envfiles.corpus_path(name), "rb") as handle:
-        text = _conda.decode_text(handle.read())
+        text = _text.decode_text(handle.read())
     recorded = RECORDING["files"][name]
     assert record_envfiles.differences(name, text, recorded, recorded_reader(recorded), RECORDING["environ"]) == []
 
@@ -61,15 +61,15 @@ BUILTIN = sorted(name for name, recorded in RECORDING["files"].items()
 def test_the_builtin_reader_reads_the_same_data_as_conda_s_loader(name):
     """Every file but the FALLBACK ones, without an installation's Python: the data conda's loader read."""
     with open(record_envfiles.corpus_path(name), "rb") as handle:
-        text = _conda.decode_text(handle.read())
-    assert _condarc.parse_document(text) == RECORDING["files"][name]["raw"]
+        text = _text.decode_text(handle.read())
+    assert _yaml_subset.parse_document(text) == RECORDING["files"][name]["raw"]
 
 
 @pytest.mark.parametrize("text", ["%YAML 1.2\n---\na: 1\n", "a: 1\n---\nb: 2\n", "a: 1\n...\nb: 2\n",
                                   "--- a: 1\n", "a: |\n  x\n", "a: &x 1\nb: *x\n", "a: 1\n  b: 2\n"])
 def test_the_builtin_reader_refuses_what_it_cannot_read_with_certainty(text):
-    with pytest.raises(_condarc.Unsupported):
-        _condarc.parse_document(text)
+    with pytest.raises(_yaml_subset.Unsupported):
+        _yaml_subset.parse_document(text)
 
 
 def test_without_a_reader_the_error_says_why():
@@ -120,7 +120,7 @@ def test_epochs_are_versions_not_operators():
 
 def test_utf16_spec_files_decode_as_conda_decodes_them():
     text = "name: x\ndependencies:\n  - python\n"
-    assert _conda.decode_text(text.encode("utf-16")) == text
+    assert _text.decode_text(text.encode("utf-16")) == text
 
 
 def test_messages_about_the_file_carry_no_secret():

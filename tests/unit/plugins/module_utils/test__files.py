@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
@@ -116,3 +117,14 @@ def test_write_problem_permissions(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda path, how, effective_ids=False: False)
     problem = files.write_problem(str(tmp_path / "f"))
     assert "is not writable by" in problem and str(tmp_path) in problem
+
+
+@pytest.mark.parametrize("value, expected", [("0022", 0o022), ("027", 0o027), ("0002", 0o002)])
+def test_parse_umask(value, expected):
+    assert files.parse_umask(value) == expected
+
+
+@pytest.mark.parametrize("value", ["22", "0o22", "0088", "", None, "00022"])
+def test_parse_umask_names_the_bad_value(value):
+    with pytest.raises(ValueError, match="umask must be an octal string such as '0022', got %s" % re.escape(repr(value))):
+        files.parse_umask(value)

@@ -1,6 +1,6 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""conda_install's prefix lock, with real flocks taken by real processes."""
+"""The locks: conda_install's prefix lock and conda_env's installation lock, with real flocks taken by real processes."""
 from __future__ import annotations
 
 import multiprocessing
@@ -10,8 +10,10 @@ import time
 
 import pytest
 
-from ansible_collections.condafleet.conda.plugins.module_utils._conda import LockTimeout
-from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import LockError, PrefixLock, lock_path
+from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import (
+    InstallationLock, LockError, LockTimeout, PrefixLock, lock_path)
+
+from recordings import make_env
 
 
 @pytest.mark.parametrize("prefix, path", [
@@ -129,3 +131,27 @@ def test_a_user_who_cannot_write_the_parent_locks_the_prefix_itself(root_owned_d
         assert text.startswith("error cannot create the install lock %s" % lock_path(prefix)), text
         assert "does not exist" in text
     assert os.listdir(root_owned_dir) == (["conda"] if prefix_exists else [])
+
+
+def test_installation_lock_serializes(tmp_path):
+    base = make_env(tmp_path / "conda")
+    with InstallationLock(str(base), timeout=5):
+        with pytest.raises(LockTimeout):
+            with InstallationLock(str(base), timeout=0.3):
+                pass
+    with InstallationLock(str(base), timeout=0.3):
+        pass
+    assert not (base / "conda-meta" / ".condafleet.lock").exists()  # the directory itself is locked
+
+
+def test_installation_lock_needs_no_write_access(tmp_path):
+    """A user who can only read the base (root's shared install) still takes the lock: it is a read-only
+    open of conda-meta, so nothing is created there."""
+    base = make_env(tmp_path / "conda")
+    meta = base / "conda-meta"
+    meta.chmod(0o555)
+    try:
+        with InstallationLock(str(base), timeout=1):
+            pass
+    finally:
+        meta.chmod(0o755)

@@ -175,7 +175,8 @@ def test_parse_sidecar_rejects(text):
     (dict(version="26.3.2"), "version must be 'latest' or an installer release .* got '26.3.2'"),
     (dict(version="v26"), "got 'v26'"),
     (dict(distribution="miniforge", python="py313"), r"python \('py313'\) only applies to distribution=miniconda"),
-    (dict(version="26.5.3-1", python="3.13"), "python must look like 'py313', got '3.13'"),
+    (dict(version="26.5.3-1", python="3.1x"), r"python must be a Python version such as '3.13' \(or the installer's tag, 'py313'\), got '3.1x'"),
+    (dict(version="26.5.3-1", python="py3.13"), r"python must be a Python version such as '3.13'"),
     (dict(python="py312"), "cannot be chosen with version=latest"),
     (dict(installer_url="https://a/x.sh", mirror_url="https://m"), "at most one of .*installer_url, mirror_url"),
     (dict(installer_url="https://a/x.sh", installer_src="/x.sh"), "at most one of"),
@@ -348,3 +349,108 @@ def test_last_words_say_why_an_installer_failed():
         ": tar: ./lib/x.so: Cannot write: No space left on device"
     assert inst.last_words("ERROR: bad\n", "noise\n") == ": ERROR: bad"
     assert inst.last_words(None, "") == ""
+
+
+# -- the acquisition plan (data) ------------------------------------------------------------------------
+
+MF = "https://github.com/conda-forge/miniforge/releases"
+
+
+def acq(system="Linux", machine="x86_64", **kw):
+    p = params(**kw)
+    return inst.acquisition(inst.validate(p), p, system, machine)
+
+
+def test_acquisition_of_a_pinned_miniforge_uses_its_sidecar():
+    plan = acq(distribution="miniforge", version="26.3.2-3")
+    url = MF + "/download/26.3.2-3/Miniforge3-26.3.2-3-Linux-x86_64.sh"
+    assert plan == {
+        "kind": "url", "path": None, "url": url, "sidecar": url + ".sha256", "name": "Miniforge3-26.3.2-3-Linux-x86_64.sh",
+        "display": url, "where": "host", "discover": False, "pin": False,
+        "checksum": {"kind": "url", "value": url + ".sha256", "missing": None},
+    }
+
+
+def test_acquisition_of_miniforge_latest_pins_the_versioned_asset():
+    plan = acq(distribution="miniforge", state="latest", system="Darwin", machine="arm64")
+    assert plan["url"] == MF + "/latest/download/Miniforge3-MacOSX-arm64.sh" and plan["sidecar"] is None
+    assert (plan["discover"], plan["pin"]) == (True, True)
+    assert plan["checksum"]["kind"] == "error" and "pin a version" in plan["checksum"]["value"]
+    # planned again with the release it stands for: the versioned asset and its sidecar
+    p = params(distribution="miniforge", state="latest")
+    pinned = inst.acquisition(dict(inst.validate(p), release="26.7.1-0"), p, "Darwin", "arm64")
+    assert pinned["url"] == MF + "/download/26.7.1-0/Miniforge3-26.7.1-0-MacOSX-arm64.sh"
+    assert pinned["checksum"] == {"kind": "url", "value": pinned["url"] + ".sha256", "missing": None}
+    assert (pinned["discover"], pinned["pin"]) == (False, False)
+
+
+@pytest.mark.parametrize("kw,pin", [
+    (dict(checksum="sha256:" + HEX), False),                                  # a digest given: the latest copy will do
+    (dict(checksum_url="https://example.org/x.sha256"), False),
+    (dict(mirror_url="https://mirror.example.org/mf"), False),                # a mirror carries sidecars for all
+    (dict(), True),
+])
+def test_acquisition_pins_miniforge_latest_only_without_a_checksum(kw, pin):
+    assert acq(distribution="miniforge", **kw)["pin"] is pin
+
+
+def test_acquisition_through_an_authenticated_mirror_masks_what_it_shows():
+    plan = acq(version="26.5.3-1", mirror_url="https://fleet:s3cret@mirror.example.org/mc/", installer_cache="controller")
+    url = "https://fleet:s3cret@mirror.example.org/mc/Miniconda3-py313_26.5.3-1-Linux-x86_64.sh"
+    assert (plan["url"], plan["sidecar"], plan["where"]) == (url, url + ".sha256", "controller")
+    assert plan["display"] == "https://fleet:********@mirror.example.org/mc/Miniconda3-py313_26.5.3-1-Linux-x86_64.sh"
+    assert plan["checksum"] == {"kind": "url", "value": url + ".sha256", "missing": None}
+
+
+@pytest.mark.parametrize("kw,checksum", [
+    (dict(checksum="sha256:" + HEX.upper()), {"kind": "literal", "value": HEX, "missing": None}),
+    (dict(allow_unverified=True), {"kind": "none", "value": None, "missing": None}),
+])
+def test_acquisition_of_miniconda_upstream(kw, checksum):
+    plan = acq(version="26.5.3-1", **kw)
+    assert plan["url"] == "https://repo.anaconda.com/miniconda/Miniconda3-py313_26.5.3-1-Linux-x86_64.sh"
+    assert plan["sidecar"] is None and plan["checksum"] == checksum
+
+
+def test_acquisition_without_a_checksum_is_an_error_as_data():
+    plan = acq(version="26.5.3-1")  # nothing raised: it only matters when an installer is needed
+    assert plan["checksum"]["kind"] == "error" and "allow_unverified" in plan["checksum"]["value"]
+    plan = acq(installer_url="http://mirror.example.org/x.sh", checksum_url="http://mirror.example.org/x.sh.sha256")
+    assert plan["checksum"]["kind"] == "error" and "plain http" in plan["checksum"]["value"]
+    assert plan["name"] == "x.sh" and plan["sidecar"] is None
+
+
+def test_acquisition_of_a_given_url_needs_no_platform():
+    plan = acq(system="Windows", machine="x86_64", installer_url="https://h/t/tok-1/dl/Miniforge3-26.7.1-0-Linux-x86_64.sh?x=1",
+               state="latest", checksum="sha256:" + HEX)
+    assert plan["name"] == "Miniforge3-26.7.1-0-Linux-x86_64.sh" and plan["discover"] is True
+    assert plan["display"] == "https://h/t/********/dl/Miniforge3-26.7.1-0-Linux-x86_64.sh?x=1"
+
+
+@pytest.mark.parametrize("kw,where,checksum", [
+    (dict(remote_src=True), "host",
+     {"kind": "file", "value": "/srv/Miniforge3.sh.sha256",
+      "missing": "no checksum for installer_src /srv/Miniforge3.sh: give checksum: sha256:..., checksum_url, "
+                 "a /srv/Miniforge3.sh.sha256 file next to it, or allow_unverified: true"}),
+    (dict(allow_unverified=True), "controller", {"kind": "file", "value": "/srv/Miniforge3.sh.sha256", "missing": None}),
+    (dict(checksum_url="file:///srv/sums"), "controller", {"kind": "url", "value": "file:///srv/sums", "missing": None}),
+    (dict(checksum="sha256:" + HEX, installer_cache="controller", remote_src=True), "host",
+     {"kind": "literal", "value": HEX, "missing": None}),
+])
+def test_acquisition_of_an_installer_src(kw, where, checksum):
+    plan = acq(system="Plan9", installer_src="/srv/Miniforge3.sh", **kw)
+    assert (plan["kind"], plan["path"], plan["url"], plan["name"], plan["display"]) == \
+        ("file", "/srv/Miniforge3.sh", None, "Miniforge3.sh", "/srv/Miniforge3.sh")
+    assert plan["where"] == where and plan["checksum"] == checksum and plan["pin"] is False
+
+
+def test_acquisition_refuses_unpublished_platforms():
+    with pytest.raises(inst.InstallerError, match="Linux-s390x"):
+        acq(distribution="miniforge", machine="s390x")
+    with pytest.raises(inst.InstallerError, match="not published for MacOSX-x86_64"):
+        acq(system="Darwin", machine="x86_64")
+
+
+@pytest.mark.parametrize("python, tag", [("3.13", "py313"), ("3.9", "py39"), ("py312", "py312")])
+def test_python_is_a_version_as_in_conda_env_or_the_installer_tag(python, tag):
+    assert inst.installer_python_tag(python) == tag

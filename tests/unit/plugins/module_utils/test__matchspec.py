@@ -3,7 +3,6 @@
 """_matchspec: every recorded conda 26.7 verdict, plus ordering edges, parsing and errors."""
 from __future__ import annotations
 
-import functools
 import json
 import os
 
@@ -14,8 +13,6 @@ from ansible_collections.condafleet.conda.plugins.module_utils._matchspec import
     MatchSpecError,
     VersionOrder,
     VersionSpec,
-    compare_versions,
-    spec_name,
     unsatisfied,
 )
 
@@ -72,12 +69,18 @@ def test_reference_case(case):
     assert spec.match(record) is case["matches"]
 
 
+def order(a, b):
+    """-1, 0 or 1 as ``VersionOrder`` sorts version ``a`` before, equal to or after ``b`` (its ``<`` and ``==``)."""
+    first, second = VersionOrder(a), VersionOrder(b)
+    return -1 if first < second else 0 if first == second else 1
+
+
 def test_reference_version_order():
     versions = REFERENCE["version_order_ascending"]
     for low, high in zip(versions, versions[1:]):
-        assert compare_versions(low, high) <= 0, (low, high)
+        assert order(low, high) <= 0, (low, high)
     shuffled = list(reversed(versions))
-    ordered = sorted(shuffled, key=functools.cmp_to_key(compare_versions))
+    ordered = sorted(shuffled, key=VersionOrder)
     assert [VersionOrder(v) for v in ordered] == [VersionOrder(v) for v in versions]
 
 
@@ -95,8 +98,8 @@ def test_documented_order():
         equal = item.startswith("==")
         version = item[2:] if equal else item
         if previous is not None:
-            assert compare_versions(previous, version) == (0 if equal else -1), (previous, version)
-            assert compare_versions(version, previous) == (0 if equal else 1), (version, previous)
+            assert order(previous, version) == (0 if equal else -1), (previous, version)
+            assert order(version, previous) == (0 if equal else 1), (version, previous)
         previous = version
 
 
@@ -115,8 +118,8 @@ def test_documented_order():
     ("1.0-1", "1.0-2"),
 ])
 def test_ordering_edges(low, high):
-    assert compare_versions(low, high) == -1
-    assert compare_versions(high, low) == 1
+    assert order(low, high) == -1
+    assert order(high, low) == 1
     assert VersionOrder(low) < VersionOrder(high)
 
 
@@ -125,7 +128,7 @@ def test_ordering_edges(low, high):
     ("1.0-1", "1.0_1"), ("1.0-1", "1.0.1"), (" 1.2 ", "1.2"), ("1.1a", "1.1a0"),
 ])
 def test_ordering_equal(a, b):
-    assert compare_versions(a, b) == 0
+    assert order(a, b) == 0
     assert VersionOrder(a) == VersionOrder(b)
 
 
@@ -318,11 +321,11 @@ def test_unsatisfied_rejects_bad_specs():
 
 
 def test_spec_name():
-    assert spec_name("conda-forge::numpy>=1.26") == "numpy"
-    assert spec_name("numpy[version='>=1']") == "numpy"
-    assert spec_name("python==>3.9") == "python"
+    assert MatchSpec.parse("conda-forge::numpy>=1.26").name == "numpy"
+    assert MatchSpec.parse("numpy[version='>=1']").name == "numpy"
+    assert MatchSpec.parse("python==>3.9").name == "python"
     with pytest.raises(MatchSpecError):
-        spec_name(">=1.0")
+        MatchSpec.parse(">=1.0")
 
 
 @pytest.mark.parametrize("spec, bad", [

@@ -12,25 +12,18 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.modules import conda_env_info
 
+from recordings import make_env
+
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "conda")
-
-
-def write_env(prefix, records, history=""):
-    meta = prefix / "conda-meta"
-    meta.mkdir(parents=True)
-    (meta / "history").write_text(history)
-    for record in records:
-        (meta / ("%s-%s-%s.json" % (record["name"], record["version"], record["build"]))).write_text(json.dumps(record))
-    return prefix
 
 
 @pytest.fixture
 def installation(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    base = write_env(tmp_path / "conda", [{"name": "python", "version": "3.12.4", "build": "h0_0_cpython",
-                                           "channel": "https://conda.anaconda.org/conda-forge/linux-64"},
-                                          {"name": "conda", "version": "26.7.1", "build": "py312_0",
-                                           "channel": "https://conda.anaconda.org/conda-forge/linux-64"}])
+    base = make_env(tmp_path / "conda", [{"name": "python", "version": "3.12.4", "build": "h0_0_cpython",
+                                          "channel": "https://conda.anaconda.org/conda-forge/linux-64"},
+                                         {"name": "conda", "version": "26.7.1", "build": "py312_0",
+                                          "channel": "https://conda.anaconda.org/conda-forge/linux-64"}])
     os.makedirs(os.path.join(base, "bin"))
     with open(os.path.join(base, "bin", "conda"), "w", encoding="utf-8") as handle:
         handle.write("#!/bin/sh\nexit 99\n")  # what makes it an installation (never run)
@@ -42,7 +35,7 @@ def installation(tmp_path, monkeypatch):
                        "channel": "file:///srv/conda-channel/linux-64"},
                {"name": "opencv", "version": "4.9.0", "build": "h0_0", "depends": ["numpy >=1.21"],
                 "channel": "file:///srv/conda-channel/linux-64"}]
-    write_env(base / "envs" / "vision", records, history)
+    make_env(base / "envs" / "vision", records, history)
     return base
 
 

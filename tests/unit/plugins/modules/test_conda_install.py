@@ -371,3 +371,25 @@ def test_a_lock_held_too_long_fails_before_anything_changes(run, tmp_path, insta
         # nor does a run with nothing to do
         make_install(str(prefix), "26.7.1")
         assert run(src_args(prefix, installer_file, lock_timeout=1))["changed"] is False
+
+
+@pytest.mark.skipif(os.uname()[0] != "Linux" or os.uname()[4] != "x86_64", reason="URLs are for Linux-x86_64")
+def test_with_the_controller_cache_the_module_asks_the_plugin_for_the_step_it_cannot_do(run, tmp_path):
+    prefix = tmp_path / "conda"
+    mirror = "https://fleet:pw@127.0.0.1:9/mf"  # unreachable: the module itself fetches nothing
+    args = dict(prefix=str(prefix), distribution="miniforge", version="26.7.1-0", mirror_url=mirror, installer_cache="controller")
+    res = run(args)
+    assert res["acquire"] == {"step": "fetch", "version": "26.7.1-0", "system": "Linux", "machine": "x86_64"}, res
+    assert res["action"] == "install" and res["changed"] is False and res["_calls"] == [] and not prefix.exists()
+    assert res["installer_url"] == "https://fleet:********@127.0.0.1:9/mf/Miniforge3-26.7.1-0-Linux-x86_64.sh"
+    predicted = run(args, check=True)  # check mode predicts instead
+    assert "acquire" not in predicted and predicted["changed"] is True and predicted["action"] == "install"
+    make_install(str(prefix), "25.3.1")
+    latest = run(dict(args, version="latest", state="latest"), check=True)  # the release latest stands for
+    assert latest["acquire"] == {"step": "discover", "version": "latest", "system": "Linux", "machine": "x86_64"}
+    assert latest["changed"] is False and latest["_calls"] == []
+    pinned_latest = run(dict(args, version="latest", mirror_url=None, state="present"))
+    assert pinned_latest["action"] == "none" and "acquire" not in pinned_latest
+    prefix_gone = tmp_path / "fresh"
+    fresh = run(dict(args, prefix=str(prefix_gone), version="latest", mirror_url=None))  # Miniforge latest: pinned first
+    assert fresh["acquire"]["step"] == "discover" and not prefix_gone.exists()

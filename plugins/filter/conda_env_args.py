@@ -1,0 +1,311 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to condafleet.conda
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: conda_env_args
+short_description: Turn the conda role's environment entries into conda_env arguments
+version_added: 0.1.0
+author:
+  - condafleet maintainers (@condafleet)
+description:
+  - Takes a list of environment entries as the C(condafleet.conda.conda) role's C(conda_environments) holds them and
+    returns, for each, the options of M(condafleet.conda.conda_env) that converge it, in the same order.
+  - The role and C(playbooks/report.yml) both build their specs with this filter, so the report's drift is measured
+    against the spec the role installs.
+  - Every optional key of an entry gets the role's default (C(state=present), no packages, no pip requirements, no
+    channels, C(cuda=none), ...).
+  - For an entry with C(cuda) set to V(auto) or a CUDA version, the PyTorch build is chosen by the
+    P(condafleet.conda.torch_build#filter) filter from O(gpu_info). Its specs join the packages (a bare C(pytorch)
+    entry is dropped, the build's spec replaces it), its environment variables join the environment, and its
+    channels come before the entry's channels unless a channel of the same name (the last part of a URL's path) is
+    already among the entry's channels or, without C(override_channels), O(channels).
+  - An entry with C(state=absent) is reduced to what its removal needs (name, prefix, state and environment).
+  - An option given as V(null) takes its default, so that a playbook can pass a variable that may be unset with
+    C(default(none)).
+  - The filter runs on the controller and is a pure function of its input; nothing is probed or read.
+positional: _input
+options:
+  _input:
+    description:
+      - The environment entries (the role's C(conda_environments)); each a dict with at least C(name). See the
+        role's argument spec for the keys (C(state), C(python), C(packages), C(pip), C(channels),
+        C(override_channels), C(file), C(lock), C(prune), C(cuda), C(pytorch_version), C(environment)).
+    type: list
+    elements: dict
+    required: true
+  prefix:
+    description: The conda installation (the role's C(conda_prefix)).
+    type: str
+    default: /opt/conda
+  channels:
+    description: The installation's channels (the role's C(conda_channels)); only used to merge the PyTorch channels.
+    type: list
+    elements: str
+    default: [conda-forge]
+  gpu_info:
+    description:
+      - What M(condafleet.conda.nvidia_gpu_info) found on the host, passed to P(condafleet.conda.torch_build#filter).
+        Without it (V(null) or V({})), C(cuda=auto) chooses the CPU build.
+    type: dict
+  style:
+    description: The PyTorch build style (the role's C(conda_pytorch_style)), as in P(condafleet.conda.torch_build#filter).
+    type: str
+    choices: [conda-forge, pytorch]
+    default: conda-forge
+  supported_cuda:
+    description: The CUDA versions to choose from (the role's C(conda_pytorch_supported_cuda)); default is the
+      P(condafleet.conda.torch_build#filter) filter's list for the style.
+    type: list
+    elements: str
+  override_cuda:
+    description: Set C(CONDA_OVERRIDE_CUDA) for the CUDA-managed environments (the role's C(conda_cuda_override)).
+    type: bool
+    default: false
+  proxy_environment:
+    description: Proxy variables for conda and pip (C(http_proxy), C(HTTPS_PROXY), ...); an entry's own
+      C(environment) and the PyTorch build's variables come after them.
+    type: dict
+    default: {}
+seealso:
+  - plugin: condafleet.conda.torch_build
+    plugin_type: filter
+  - module: condafleet.conda.conda_env
+"""
+
+EXAMPLES = r"""
+- name: Converge the environments as the conda role does
+  condafleet.conda.conda_env:
+    name: "{{ env.args.name }}"
+    prefix: "{{ env.args.prefix }}"
+    state: "{{ env.args.state }}"
+    python: "{{ env.args.python | default(omit) }}"
+    packages: "{{ env.args.packages | default(omit) }}"
+    pip: "{{ env.args.pip | default(omit) }}"
+    channels: "{{ env.args.channels | default(omit) }}"
+    override_channels: "{{ env.args.override_channels | default(omit) }}"
+    prune: "{{ env.args.prune | default(omit) }}"
+    environment: "{{ env.args.environment }}"
+    spec_content: "{{ lookup('ansible.builtin.file', env.spec_path) if env.spec_path else omit }}"
+  loop: "{{ range(specs | length) | list }}"
+  loop_control:
+    label: "{{ env.name }}"
+  vars:
+    env: "{{ specs[item] }}"
+    specs: >-
+      {{ [{'name': 'vision', 'python': '3.11', 'packages': ['pytorch', 'opencv'], 'cuda': 'auto'}]
+         | condafleet.conda.conda_env_args(prefix='/opt/conda', gpu_info=gpu) }}
+  # driver 550.54.15 (CUDA 12.4) -> args.packages: [opencv, 'pytorch=*=*cuda*', 'cuda-version=12.4']
+
+- name: The same specs for a drift report
+  ansible.builtin.set_fact:
+    listed: "{{ conda_environments | condafleet.conda.conda_env_args | rejectattr('args.state', 'equalto', 'absent') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One dict per entry, in the order of the input.
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The environment's name.
+      type: str
+      sample: vision
+    args:
+      description:
+        - The options of M(condafleet.conda.conda_env) for the environment, except C(spec_content) (see RV(_value.spec_path)).
+        - C(python) is present only when the entry sets it. For C(state=absent) only C(name), C(prefix), C(state) and
+          C(environment).
+      type: dict
+      sample:
+        name: vision
+        prefix: /opt/conda
+        state: present
+        python: "3.11"
+        packages: [opencv, "pytorch=*=*cuda*", "cuda-version=12.4"]
+        pip: []
+        channels: []
+        override_channels: false
+        prune: false
+        environment: {}
+    spec_path:
+      description: The entry's C(lock), else its C(file), to read on the controller into C(spec_content); V(null)
+        without one and for C(state=absent).
+      type: str
+    torch:
+      description: The P(condafleet.conda.torch_build#filter) result for a CUDA-managed environment (C(cuda) not
+        V(none), C(state) not V(absent)); V(null) otherwise.
+      type: dict
+    torch_check:
+      description: For a CUDA-managed environment, the command (argv) that imports C(torch) in it and prints one JSON
+        line (C(torch), C(cuda_available), C(cuda_build), C(device_count)); V(null) otherwise.
+      type: list
+      elements: str
+    prediction:
+      description:
+        - What a real run does to the environment on a host where conda is not installed yet, for check mode,
+          where M(condafleet.conda.conda_env) cannot run without an installation.
+        - C(changed) is V(true) for an environment the real run creates (C(state) V(present) or V(latest)).
+      type: dict
+      contains:
+        changed:
+          description: Whether the real run creates the environment.
+          type: bool
+        prefix:
+          description: Path of the environment.
+          type: str
+          sample: /opt/conda/envs/vision
+        msg:
+          description: The prediction in words.
+          type: str
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.condafleet.conda.plugins.filter.torch_build import choose_torch_build
+
+#: the role's defaults for an environment entry (roles/conda/meta/argument_specs.yml)
+ENTRY_DEFAULTS = {
+    "state": "present",
+    "python": None,
+    "packages": [],
+    "pip": [],
+    "channels": [],
+    "override_channels": False,
+    "file": None,
+    "lock": None,
+    "prune": False,
+    "cuda": "none",
+    "pytorch_version": None,
+    "environment": {},
+}
+STATES = ("present", "latest", "absent")
+
+#: imports torch in an environment and prints what it sees as one JSON line
+TORCH_CHECK_CODE = (
+    "import json, torch; "
+    "c = getattr(torch, 'cuda', None); "
+    "v = getattr(torch, 'version', None); "
+    "print(json.dumps({'torch': getattr(torch, '__version__', None), "
+    "'cuda_available': bool(c.is_available()) if c is not None and hasattr(c, 'is_available') else None, "
+    "'cuda_build': getattr(v, 'cuda', None) if v is not None else getattr(torch, 'cuda_version', None), "
+    "'device_count': c.device_count() if c is not None and hasattr(c, 'device_count') else None}))"
+)
+
+
+def _bad(index, why):
+    return AnsibleFilterError("conda_env_args: environment #%d: %s" % (index + 1, why))
+
+
+def fill_defaults(entry, index=0):
+    """``entry`` with every optional key set (a ``null`` value takes the default), ``cuda`` a lower-case string."""
+    if not isinstance(entry, dict):
+        raise _bad(index, "expected a dict, got %r" % (entry,))
+    if not entry.get("name"):
+        raise _bad(index, "no name")
+    env = dict(ENTRY_DEFAULTS)
+    env.update((key, value) for key, value in entry.items() if value is not None or key not in ENTRY_DEFAULTS)
+    env["name"] = to_text(entry["name"])
+    env["cuda"] = to_text(entry.get("cuda") or "none").lower()
+    if env["state"] not in STATES:
+        raise _bad(index, "state %r is not one of %s" % (env["state"], ", ".join(STATES)))
+    for key in ("packages", "pip", "channels"):
+        if isinstance(env[key], (str, dict)) or not hasattr(env[key], "__iter__"):
+            raise _bad(index, "%s must be a list" % key)
+    if not isinstance(env["environment"], dict):
+        raise _bad(index, "environment must be a dict")
+    return env
+
+
+def channel_name(channel):
+    """The name a channel is known by: the last part of a URL's path (``https://host/conda-forge`` -> ``conda-forge``)."""
+    return re.sub(r"^.*/", "", to_text(channel))
+
+
+def merge_channels(torch_channels, channels, override_channels, installation_channels):
+    """The build's channels first, but only those whose name is not already in use; then the entry's own."""
+    known = [channel_name(c) for c in list(channels) + ([] if override_channels else list(installation_channels))]
+    return [c for c in torch_channels if c not in known] + list(channels)
+
+
+def env_prefix(prefix, name):
+    """Where the role's environment lives: ``<prefix>/envs/<name>``."""
+    return "%s/envs/%s" % (to_text(prefix).rstrip("/"), name)
+
+
+def env_spec(entry, prefix="/opt/conda", channels=None, gpu_info=None, style="conda-forge", supported_cuda=None,
+             override_cuda=False, proxy_environment=None, index=0):
+    """One entry's conda_env arguments and what goes with them (see the filter's RETURN)."""
+    env = fill_defaults(entry, index)
+    installation_channels = ["conda-forge"] if channels is None else channels
+    style = "conda-forge" if style is None else style
+    override_cuda = False if override_cuda is None else override_cuda
+    environment = dict(proxy_environment or {})
+    environment.update(env["environment"])
+    path = env_prefix(prefix, env["name"])
+    spec = {"name": env["name"], "spec_path": None, "torch": None, "torch_check": None}
+    if env["state"] == "absent":
+        spec["args"] = {"name": env["name"], "prefix": prefix, "state": "absent", "environment": environment}
+        spec["prediction"] = {"changed": False, "prefix": path,
+                              "msg": "Check mode: conda is not installed in %s; there is no environment %s to remove."
+                                     % (prefix, env["name"])}
+        return spec
+    packages = [to_text(p) for p in env["packages"]]
+    merged_channels = list(env["channels"])
+    if env["cuda"] != "none":
+        torch = choose_torch_build(gpu_info or {}, style=style, cuda=env["cuda"], supported_cuda=supported_cuda,
+                                   pytorch_version=env["pytorch_version"], override_cuda=override_cuda)
+        # the build's specs choose the pytorch package: a bare "pytorch" would only repeat it
+        packages = [p for p in packages if p != "pytorch"] + torch["specs"]
+        merged_channels = merge_channels(torch["channels"], env["channels"], env["override_channels"],
+                                         installation_channels)
+        environment.update(torch["environment"])
+        spec["torch"] = torch
+        spec["torch_check"] = [path + "/bin/python", "-c", TORCH_CHECK_CODE]
+    args = {
+        "name": env["name"],
+        "prefix": prefix,
+        "state": env["state"],
+        "packages": packages,
+        "pip": list(env["pip"]),
+        "channels": merged_channels,
+        "override_channels": boolean(env["override_channels"], strict=False),
+        "prune": boolean(env["prune"], strict=False),
+        "environment": environment,
+    }
+    if env["python"] is not None:
+        args["python"] = to_text(env["python"])
+    spec["args"] = args
+    spec["spec_path"] = env["lock"] or env["file"] or None
+    spec["prediction"] = {"changed": True, "prefix": path,
+                          "msg": "Check mode: conda is not installed in %s yet; a real run installs it, converges its "
+                                 ".condarc, then creates the environment %s." % (prefix, env["name"])}
+    return spec
+
+
+def conda_env_args(environments, prefix="/opt/conda", channels=None, gpu_info=None, style="conda-forge",
+                   supported_cuda=None, override_cuda=False, proxy_environment=None):
+    """The ``condafleet.conda.conda_env_args`` filter."""
+    if environments is None:
+        return []
+    if isinstance(environments, (str, dict)) or not hasattr(environments, "__iter__"):
+        raise AnsibleFilterError("conda_env_args: expected a list of environments, got %r" % (environments,))
+    return [env_spec(entry, prefix=prefix, channels=channels, gpu_info=gpu_info, style=style,
+                     supported_cuda=supported_cuda, override_cuda=override_cuda,
+                     proxy_environment=proxy_environment, index=index)
+            for index, entry in enumerate(environments)]
+
+
+class FilterModule(object):
+    """condafleet.conda filters: conda_env_args."""
+
+    def filters(self):
+        return {"conda_env_args": conda_env_args}

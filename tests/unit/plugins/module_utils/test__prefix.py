@@ -1,0 +1,36 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_prefix: reading a prefix's conda-meta and telling an installation from what is not one."""
+from __future__ import annotations
+
+from ansible_collections.condafleet.conda.plugins.module_utils import _prefix
+
+from recordings import make_env
+
+
+def test_installation_error_names_what_is_there(tmp_path):
+    assert "nothing is there" in _prefix.installation_error(str(tmp_path / "nope"))
+    env = make_env(tmp_path / "env")  # conda-meta/history, no bin/conda
+    msg = _prefix.installation_error(str(env))
+    assert str(env) in msg and "conda environment" in msg and "/opt/miniforge3" in msg
+
+
+def test_meta_fingerprint_sees_changes(tmp_path):
+    env = make_env(tmp_path / "e", records=[{"name": "a", "version": "1", "build": "0"}])
+    before = _prefix.meta_fingerprint(str(env))
+    assert _prefix.meta_fingerprint(str(env)) == before
+    (env / "conda-meta" / "b-1-0.json").write_text("{}")
+    assert _prefix.meta_fingerprint(str(env)) != before
+
+
+def test_package_records_parses_only_what_is_asked(tmp_path):
+    env = make_env(tmp_path / "e", records=[
+        {"name": "numpy", "version": "2.1.0", "build": "py311_0", "depends": ["python"]},
+        {"name": "scikit-learn", "version": "1.3.2", "build": "py311_0", "depends": ["numpy"]},
+    ])
+    (env / "conda-meta" / "broken-1-0.json").write_text("{")
+    quick = _prefix.package_records(str(env), ["numpy"])
+    assert quick == [{"name": "broken", "version": "1", "build": "0"},
+                     {"name": "numpy", "version": "2.1.0", "build": "py311_0", "depends": ["python"]},
+                     {"name": "scikit-learn", "version": "1.3.2", "build": "py311_0"}]
+    assert [r["name"] for r in _prefix.package_records(str(env))] == ["numpy", "scikit-learn"]
