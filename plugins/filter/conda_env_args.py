@@ -20,9 +20,14 @@ description:
     channels, C(cuda=none), ...).
   - For an entry with C(cuda) set to V(auto) or a CUDA version, the PyTorch build is chosen by the
     P(condafleet.conda.torch_build#filter) filter from O(gpu_info). Its specs join the packages (a bare C(pytorch)
-    entry is dropped, the build's spec replaces it), its environment variables join the environment, and its
-    channels come before the entry's channels unless a channel of the same name (the last part of a URL's path) is
-    already among the entry's channels or, without C(override_channels), O(channels).
+    entry is dropped, the build's spec replaces it) and its environment variables join the environment.
+  - The channels are the user's. The entry's C(channels) are passed as they are, whatever their names or URLs (an
+    internal mirror, a C(file://) channel). The build's channel names (the C(channels) of
+    P(condafleet.conda.torch_build#filter), that is C(conda-forge), or C(pytorch) and C(nvidia)) are never added
+    when the user configured channels, that is entry C(channels), O(channels) (unless the entry sets
+    C(override_channels)) or a O(mirror_url). The packages then come from those channels, which must carry the build.
+  - Only when the user configured no channel at all for the environment, so that conda's defaults would fetch from
+    public channels anyway, the entry gets the build's channel names.
   - An entry with C(state=absent) is reduced to what its removal needs (name, prefix, state and environment).
   - An option given as V(null) takes its default, so that a playbook can pass a variable that may be unset with
     C(default(none)).
@@ -42,10 +47,19 @@ options:
     type: str
     default: /opt/conda
   channels:
-    description: The installation's channels (the role's C(conda_channels)); only used to merge the PyTorch channels.
+    description:
+      - The installation's channels (the role's C(conda_channels)); only used to tell whether the user configured
+        channels for a CUDA-managed environment (see above).
     type: list
     elements: str
     default: [conda-forge]
+  mirror_url:
+    description:
+      - The channel mirror of the installation (the role's C(conda_mirror_url)), which
+        M(condafleet.conda.conda_config) writes as C(channel_alias), C(default_channels) and C(custom_channels).
+        When set, channel names resolve through the mirror and the build's channel names are never added.
+      - Only tells whether a mirror is set; the URL is not used otherwise.
+    type: str
   gpu_info:
     description:
       - What M(condafleet.conda.nvidia_gpu_info) found on the host, passed to P(condafleet.conda.torch_build#filter).
@@ -164,8 +178,6 @@ _value:
           type: str
 """
 
-import re
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -225,15 +237,16 @@ def fill_defaults(entry, index=0):
     return env
 
 
-def channel_name(channel):
-    """The name a channel is known by: the last part of a URL's path (``https://host/conda-forge`` -> ``conda-forge``)."""
-    return re.sub(r"^.*/", "", to_text(channel))
+def merge_channels(torch_channels, channels, override_channels, installation_channels, mirror_url=None):
+    """The entry's channels as given; the build's channel names only when the user configured no channel at all.
 
-
-def merge_channels(torch_channels, channels, override_channels, installation_channels):
-    """The build's channels first, but only those whose name is not already in use; then the entry's own."""
-    known = [channel_name(c) for c in list(channels) + ([] if override_channels else list(installation_channels))]
-    return [c for c in torch_channels if c not in known] + list(channels)
+    Channels the user gave (the entry's, the installation's unless ``override_channels``, a mirror) are the
+    user's choice of where packages come from: a public channel is never added to them.
+    """
+    configured = list(channels) + ([] if override_channels else list(installation_channels))
+    if configured or to_text(mirror_url or "").strip():
+        return list(channels)
+    return list(torch_channels)
 
 
 def env_prefix(prefix, name):
@@ -242,7 +255,7 @@ def env_prefix(prefix, name):
 
 
 def env_spec(entry, prefix="/opt/conda", channels=None, gpu_info=None, style="conda-forge", supported_cuda=None,
-             override_cuda=False, proxy_environment=None, index=0):
+             override_cuda=False, proxy_environment=None, mirror_url=None, index=0):
     """One entry's conda_env arguments and what goes with them (see the filter's RETURN)."""
     env = fill_defaults(entry, index)
     installation_channels = ["conda-forge"] if channels is None else channels
@@ -265,8 +278,9 @@ def env_spec(entry, prefix="/opt/conda", channels=None, gpu_info=None, style="co
                                    pytorch_version=env["pytorch_version"], override_cuda=override_cuda)
         # the build's specs choose the pytorch package: a bare "pytorch" would only repeat it
         packages = [p for p in packages if p != "pytorch"] + torch["specs"]
-        merged_channels = merge_channels(torch["channels"], env["channels"], env["override_channels"],
-                                         installation_channels)
+        merged_channels = merge_channels(torch["channels"], env["channels"],
+                                         boolean(env["override_channels"], strict=False), installation_channels,
+                                         mirror_url)
         environment.update(torch["environment"])
         spec["torch"] = torch
         spec["torch_check"] = [path + "/bin/python", "-c", TORCH_CHECK_CODE]
@@ -292,7 +306,7 @@ def env_spec(entry, prefix="/opt/conda", channels=None, gpu_info=None, style="co
 
 
 def conda_env_args(environments, prefix="/opt/conda", channels=None, gpu_info=None, style="conda-forge",
-                   supported_cuda=None, override_cuda=False, proxy_environment=None):
+                   supported_cuda=None, override_cuda=False, proxy_environment=None, mirror_url=None):
     """The ``condafleet.conda.conda_env_args`` filter."""
     if environments is None:
         return []
@@ -300,7 +314,7 @@ def conda_env_args(environments, prefix="/opt/conda", channels=None, gpu_info=No
         raise AnsibleFilterError("conda_env_args: expected a list of environments, got %r" % (environments,))
     return [env_spec(entry, prefix=prefix, channels=channels, gpu_info=gpu_info, style=style,
                      supported_cuda=supported_cuda, override_cuda=override_cuda,
-                     proxy_environment=proxy_environment, index=index)
+                     proxy_environment=proxy_environment, mirror_url=mirror_url, index=index)
             for index, entry in enumerate(environments)]
 
 

@@ -100,13 +100,14 @@ EXAMPLES = r"""
   #   variant: cpu, cuda_version: null, specs: ['pytorch=*=*cpu*'], channels: [conda-forge]
 
 - name: Create the environment with the chosen build
-  ansible.builtin.command:
-    argv: >-
-      {{ ['/opt/miniforge3/bin/conda', 'create', '--yes', '--json', '--name', 'torch', '--override-channels']
-         + (torch.channels | map('regex_replace', '^', '--channel=') | list)
-         + ['python=3.12'] + torch.specs }}
-    creates: /opt/miniforge3/envs/torch
-  environment: "{{ torch.environment }}"
+  condafleet.conda.conda_env:
+    prefix: /opt/miniforge3
+    name: torch
+    python: "3.12"
+    packages: "{{ torch.specs }}"
+    channels: "{{ torch.channels }}"
+    override_channels: true
+    environment: "{{ torch.environment }}"
 
 - name: Build a CUDA 12.8 environment on an image builder without a GPU
   ansible.builtin.set_fact:
@@ -164,7 +165,10 @@ _value:
       sample: ["pytorch=*=*cuda*", "cuda-version=12.4"]
     channels:
       description:
-        - The channels the PyTorch packages come from, in priority order.
+        - The names of the public channels the PyTorch packages come from, in priority order. They are names, not
+          URLs. Where the user configured channels (an internal mirror, a C(file://) channel), those are used as
+          they are and these names only say what they must carry; P(condafleet.conda.conda_env_args#filter) adds
+          them only to an environment for which no channel at all is configured.
         - V(conda-forge) style gives C([conda-forge]). V(pytorch) style gives C([pytorch, nvidia]) for CUDA and
           C([pytorch]) for CPU; the base packages (python, numpy) come from the environment's other channels.
       type: list

@@ -273,8 +273,31 @@ def _spec_name(spec):
         return None
 
 
+_YAML_NUMBER_PYTHON_RE = re.compile(r"^(?:python\s*)?(?:==?\s*)?3\.(?P<minor>[12])(?:\.\*|\*)?$")
+
+
+def yaml_number_python_error(python):
+    """Why a Python version of ``3.1`` or ``3.2`` is refused, or ``None``.
+
+    YAML reads an unquoted ``python: 3.10`` as the number 3.1 (and ``3.20`` as 3.2), and no
+    conda channel has a Python 3.1 or 3.2: such a value is the float, never what was meant.
+    """
+    match = _YAML_NUMBER_PYTHON_RE.match(str(python).strip())
+    if not match:
+        return None
+    meant = "3.%s0" % match.group("minor")
+    return ("python %r: did you mean '%s'? YAML reads an unquoted %s as the number %s: quote it (no conda channel "
+            "has Python 3.1 or 3.2)" % (str(python).strip(), meant, meant, "3." + match.group("minor")))
+
+
 def python_spec(python):
-    """``3.11`` -> ``python=3.11``; ``>=3.10`` -> ``python>=3.10``; a full spec is kept."""
+    """``3.11`` -> ``python=3.11``; ``>=3.10`` -> ``python>=3.10``; a full spec is kept.
+
+    Raises SpecError for ``3.1`` and ``3.2`` (see :func:`yaml_number_python_error`).
+    """
+    problem = yaml_number_python_error(python)
+    if problem:
+        raise SpecError(problem)
     python = str(python).strip()
     if python.startswith("python"):
         return python

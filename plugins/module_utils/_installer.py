@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.condafleet.conda.plugins.module_utils._envspec import yaml_number_python_error
 from ansible_collections.condafleet.conda.plugins.module_utils._files import parse_umask
 from ansible_collections.condafleet.conda.plugins.module_utils._prefix import INSTALL_MARKER, version_tuple
 from ansible_collections.condafleet.conda.plugins.module_utils._secrets import mask
@@ -35,7 +36,7 @@ UPSTREAM = {
 RELEASE_RE = re.compile(r"^(?P<conda>\d+(?:\.\d+){1,3})-(?P<build>\d+)$")
 PYTHON_RE = re.compile(r"^py(?P<major>[23])(?P<minor>\d{1,2})$")
 #: the defaults of the options the module and its action plugin both read (the module's argument spec uses them)
-DEFAULTS = {"prefix": "/opt/conda", "state": "present", "distribution": "miniconda", "version": "latest"}
+DEFAULTS = {"prefix": "/opt/conda", "state": "present", "distribution": "miniforge", "version": "latest"}
 CHECKSUM_RE = re.compile(r"^sha256:(?P<hex>[0-9a-fA-F]{64})$")
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -111,6 +112,9 @@ _PYTHON_VERSION_RE = re.compile(r"^(?P<major>3)\.(?P<minor>\d{1,2})$")
 def installer_python_tag(python):
     """The installer file name's tag (``py313``) of a Python version (``3.13``, as ``conda_env`` takes it); the tag
     itself is accepted as written. InstallerError naming the value otherwise."""
+    problem = yaml_number_python_error(python)
+    if problem:
+        raise InstallerError(problem)
     version = _PYTHON_VERSION_RE.match(python)
     if version:
         return "py%s%s" % (version.group("major"), version.group("minor"))
@@ -252,7 +256,7 @@ def validate(params):
     if any(c.isspace() or ord(c) < 32 for c in prefix):
         raise InstallerError("prefix %r holds a space or a control character: conda's installers refuse such a "
                              "path, give one without" % (prefix,))
-    distribution = params.get("distribution") or "miniconda"
+    distribution = params.get("distribution") or DEFAULTS["distribution"]
     if distribution not in DISTRIBUTIONS:
         raise InstallerError("distribution must be one of %s, got %r" % (", ".join(DISTRIBUTIONS), distribution))
     state = params.get("state") or "present"

@@ -242,9 +242,17 @@ def describe_foreign(prefix, entries, info):
     return "%s, holding %d entr%s: %s" % (what, len(entries), "y" if len(entries) == 1 else "ies", shown)
 
 
-def installation_error(base_prefix):
-    """Why ``base_prefix`` is not a conda installation to run conda from, or ``None`` when it is."""
-    state = installation_state(base_prefix)
+#: where the installers put an installation unless told otherwise, for the messages about a wrong prefix
+INSTALL_HINT = "Miniforge installs into ~/miniforge3 or /opt/miniforge3, Miniconda into ~/miniconda3"
+
+
+def installation_error(base_prefix, state=None):
+    """Why ``base_prefix`` is not a conda installation to run conda from, or ``None`` when it is.
+
+    The one message every module gives for a wrong ``prefix``: what is there, and where
+    installations usually are. ``state`` is :func:`installation_state` of it, when already read.
+    """
+    state = state or installation_state(base_prefix)
     if state["state"] == "installed":
         return None
     if state["state"] == "absent":
@@ -253,5 +261,4 @@ def installation_error(base_prefix):
         found = "an install that did not finish; run conda_install on it"
     else:
         found = state["found"]
-    return ("no conda installation at %s (%s); give the prefix of one, such as /opt/conda, /opt/miniforge3 "
-            "or ~/miniforge3" % (base_prefix, found))
+    return "no conda installation at %s (%s); set prefix (%s)" % (base_prefix, found, INSTALL_HINT)

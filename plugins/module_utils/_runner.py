@@ -45,9 +45,16 @@ class CondaError(Exception):
         self.stderr = stderr
         self.info = info or {}
 
-    def result(self):
-        """Keyword arguments for ``fail_json``."""
-        out = {"msg": self.msg, "cmd": self.cmd, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
+    def result(self, verbose=False):
+        """Keyword arguments for ``fail_json``: short, unless ``verbose``.
+
+        conda's raw output (its JSON error document, a traceback) repeats what ``msg``,
+        ``exception_name`` and ``conda_message`` say; it is added only when ``verbose`` (the
+        module runs at ``-vvv``).
+        """
+        out = {"msg": self.msg, "cmd": self.cmd, "rc": self.rc}
+        if verbose:
+            out.update(stdout=self.stdout, stderr=self.stderr)
         if self.info.get("exception_name"):
             out["exception_name"] = self.info["exception_name"]
         if self.info.get("message"):
@@ -196,6 +203,12 @@ def describe_error(info):
     if words is None and "Unsatisfiable" in name:
         words = hints["UnsatisfiableError"]
     head = "conda failed (%s%s)" % (name, ": " + words if words else "")
+    missing = [str(spec) for spec in info.get("packages") or []] if "PackagesNotFound" in name else []
+    if missing:  # conda's message adds a search tip for anaconda.org: conda_message keeps it
+        channels = re.findall(r"^\s*-\s*(\S.*?)\s*$", str(info.get("channels_formatted") or ""), re.M)
+        return "%s: %s%s; check the spelling, or add the channel that has %s to channels" % (
+            head, ", ".join(missing), " (channels: %s)" % ", ".join(channels) if channels else "",
+            "it" if len(missing) == 1 else "them")
     return "%s: %s" % (head, message) if message else head
 
 

@@ -233,8 +233,16 @@ changed_keys:
   type: list
   elements: str
   sample: [channels, auto_activate]
-values:
+settings:
   description: The values of the keys this task manages, as the file holds them after the run (passwords and tokens masked; removed keys are absent).
+  returned: always
+  type: dict
+  sample: {channels: [conda-forge], auto_activate: false}
+  version_added: 0.2.0
+values:
+  description:
+    - Deprecated, use RV(settings) (the same dict). In Jinja C(result.values) is the dict method C(values), not this
+      key, so it can only be read as C(result['values']). It will be removed in version 0.3.0.
   returned: always
   type: dict
   sample: {channels: [conda-forge], auto_activate: false}
@@ -264,6 +272,39 @@ mode:
   returned: when the file exists or is created
   type: str
   sample: "0644"
+state:
+  description:
+    - What is at RV(path) after the run, as Ansible describes a path a module returns (V(file), V(link) for a
+      symlink, V(hard) for a file with several hard links, V(absent) when there is no file, in check mode for
+      instance). The file attributes below are returned when it exists.
+  returned: always
+  type: str
+  sample: file
+uid:
+  description: The numeric id of the file's owner.
+  returned: when the file exists
+  type: int
+  sample: 0
+gid:
+  description: The numeric id of the file's group.
+  returned: when the file exists
+  type: int
+  sample: 0
+owner:
+  description: The name of the file's owner.
+  returned: when the file exists
+  type: str
+  sample: root
+group:
+  description: The name of the file's group.
+  returned: when the file exists
+  type: str
+  sample: root
+size:
+  description: The file's size in bytes.
+  returned: when the file exists
+  type: int
+  sample: 112
 """
 
 import glob
@@ -508,8 +549,9 @@ def main():
 
     result = dict(
         changed=decision["changed"], path=path, changed_keys=list(decision["updates"]), conda_version=version,
-        reader=reader, tos_channels=decision["tos"], values=rc.managed_values(decision, wanted, needed),
+        reader=reader, tos_channels=decision["tos"], settings=rc.managed_values(decision, wanted, needed),
     )
+    result["values"] = result["settings"]  # deprecated: Jinja reads r.values as dict.values; removed in 0.3.0
     if stat is not None or decision["write"]:
         result["mode"] = "%04o" % decision["mode"]
     if request["auto_activate_key"]:

@@ -239,9 +239,24 @@ exception_name:
   returned: failure
   type: str
 rolled_back:
-  description: Whether a failed run's changes were undone.
-  returned: failure
+  description:
+    - Whether the changes of a failed run were undone (the environment is as it was before the run).
+    - V(false) when they could not be, for instance the distributions a failed pip run installed (pip packages are
+      never removed).
+  returned: on failure, when the failed run had changed the environment (absent when it changed nothing)
   type: bool
+conda_message:
+  description: conda's own error message when conda failed.
+  returned: failure
+  type: str
+stdout:
+  description: What the failed conda or pip process printed on its standard output (conda's JSON error document).
+  returned: on failure, at verbosity 3 (C(-vvv)) or more
+  type: str
+stderr:
+  description: What the failed conda or pip process printed on its standard error.
+  returned: on failure, at verbosity 3 (C(-vvv)) or more
+  type: str
 found:
   description: What was at the environment's path when it was a half-made environment (removed, then created again
     or left removed).
@@ -256,7 +271,7 @@ import shutil
 from ansible_collections.condafleet.conda.plugins.module_utils import _channel_auth
 from ansible_collections.condafleet.conda.plugins.module_utils._conda_loader import ENVIRONMENT_FILE_READER
 from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
-    environment_state, environments, remove_create_marker, resolve_target, write_create_marker)
+    CREATE_MARKER, environment_state, environments, remove_create_marker, resolve_target, write_create_marker)
 from ansible_collections.condafleet.conda.plugins.module_utils._files import parse_umask, write_private
 from ansible_collections.condafleet.conda.plugins.module_utils._history import history_revision
 from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import InstallationLock, LockTimeout
@@ -507,6 +522,7 @@ class EnvRun:
             not os.path.islink(self.target)
         revision = history_revision(self.target) if existed else None
         fingerprint = meta_fingerprint(self.target) if existed else None
+        dists = dist_versions(self.target) if existed and desired["pip"] else None
         pins = self.pin_environ(desired, records)
         try:
             if decision["action"]:
@@ -544,11 +560,22 @@ class EnvRun:
                                      stdout=out, stderr=err, info={"exception_name": "PipError"})
                 self.pip_done = list(requirements)
         except CondaError as exc:
-            self.fail(exc, rollback=(existed, revision, fingerprint))
+            self.fail(exc, rollback=(existed, revision, fingerprint, dists))
 
-    def rollback(self, existed, revision, fingerprint):
-        """Undo what a failed run left behind; True when the environment is as it was."""
+    def rollback(self, existed, revision, fingerprint, dists=None):
+        """Undo what a failed run left behind.
+
+        ``None`` when the run changed nothing (conda failed before it touched the environment, and
+        the create marker this module wrote is the only thing there: it is removed), else True when
+        the environment is as it was and False when it could not be restored.
+        """
         if not existed:
+            if not self.half_made and os.path.isdir(self.target) and not os.path.islink(self.target) and \
+                    set(os.listdir(self.target)) <= set([CREATE_MARKER]):
+                remove_create_marker(self.target)
+                if not self.kept_dir:
+                    os.rmdir(self.target)
+                return None
             if self.kept_dir:
                 for entry in os.listdir(self.target):
                     path = os.path.join(self.target, entry)
@@ -561,7 +588,8 @@ class EnvRun:
                 shutil.rmtree(self.target, ignore_errors=True)
             return not os.path.lexists(self.target)
         if meta_fingerprint(self.target) == fingerprint:
-            return True
+            # conda's packages are as they were; what a failed pip installed is not undone
+            return None if dists is None or dist_versions(self.target) == dists else False
         if revision is None:
             return False
         try:
@@ -571,11 +599,14 @@ class EnvRun:
         return True
 
     def fail(self, exc, rollback=None):
-        result = exc.result()
+        result = exc.result(verbose=self.module._verbosity >= 3)
         result["prefix"] = self.target
         result["commands"] = self.runner.commands
-        if rollback is not None:
-            result["rolled_back"] = self.rollback(*rollback)
+        restored = self.rollback(*rollback) if rollback is not None else None
+        if restored is not None:
+            result["rolled_back"] = restored
+        elif rollback is not None:
+            result["msg"] += "; the environment was not changed"
         self.module.fail_json(**result)
 
     # -- absent ------------------------------------------------------------

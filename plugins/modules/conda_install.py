@@ -67,9 +67,11 @@ options:
     description:
       - V(miniconda) is Anaconda's installer; its C(defaults) channels are subject to Anaconda's terms of service.
       - V(miniforge) is conda-forge's installer, with conda-forge as its only channel.
+      - The default was V(miniconda) in version 0.1.0. Miniconda's C(latest) installer has no checksum to verify
+        it against, so the old default failed without O(checksum).
     type: str
     choices: [miniconda, miniforge]
-    default: miniconda
+    default: miniforge
   version:
     description:
       - The installer release, conda version and build number as in its file name (V(26.3.2-3), V(25.3.1-1)), or
@@ -322,9 +324,23 @@ rc_files:
   type: list
   elements: str
   sample: [/home/alice/.bashrc]
+msg:
+  description: For O(state=absent) with nothing at O(prefix), that nothing was there (and where installations usually are).
+  returned: when O(state=absent) found nothing to remove
+  type: str
+  sample: "no conda installation at /opt/conda (nothing is there); set prefix (Miniforge installs into ~/miniforge3 or
+    /opt/miniforge3, Miniconda into ~/miniconda3); nothing to remove"
 installer_sha256:
   description: The verified digest of the installer that ran.
   returned: when an installer ran
+  type: str
+stdout:
+  description: What a failed installer printed on its standard output (its last line is in C(msg)).
+  returned: when the installer failed, at verbosity 3 (C(-vvv)) or more
+  type: str
+stderr:
+  description: What a failed installer printed on its standard error.
+  returned: when the installer failed, at verbosity 3 (C(-vvv)) or more
   type: str
 """
 
@@ -340,7 +356,8 @@ from ansible.module_utils.urls import fetch_url
 
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import LockError, LockTimeout, PrefixLock
-from ansible_collections.condafleet.conda.plugins.module_utils._prefix import INSTALL_MARKER, installation_state
+from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
+    INSTALL_MARKER, installation_error, installation_state)
 from ansible_collections.condafleet.conda.plugins.module_utils import _acquire as acquire
 from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
 from ansible_collections.condafleet.conda.plugins.module_utils import _files as files
@@ -462,9 +479,11 @@ class Installer:
             env = {"CONDA_PLUGINS_AUTO_ACCEPT_TOS": "false"}
             rc, out, err = self.module.run_command(argv, umask=umask, environ_update=env, expand_user_and_vars=False)
             if rc != 0:
+                # the installer's whole output only at -vvv: msg carries its last words
+                output = dict(stdout=out, stderr=err) if self.module._verbosity >= 3 else {}
                 self.module.fail_json(msg="the installer failed (rc %d)%s; run the task again to repair the prefix"
                                       % (rc, inst.last_words(err, out)),
-                                      rc=rc, stdout=out, stderr=err, cmd=" ".join(argv), prefix=self.prefix)
+                                      rc=rc, cmd=" ".join(argv), prefix=self.prefix, **output)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         after = installation_state(self.prefix)
@@ -577,7 +596,12 @@ class Installer:
         decision = inst.plan(current, request["state"], request["release"], target)
         result.update(action=decision["action"], reason=decision["reason"])
         if decision["action"] == "refuse":
+            if request["state"] == "absent":  # the wrong prefix, most likely: the message every module gives
+                module.fail_json(msg="%s; refusing to remove what is not a conda installation"
+                                 % installation_error(self.prefix, current), **result)
             module.fail_json(msg="%s: %s" % (self.prefix, decision["reason"]), **result)
+        if request["state"] == "absent" and current["state"] == "absent":
+            result["msg"] = "%s; nothing to remove" % installation_error(self.prefix, current)
         if inst.needs_installer(decision["action"]) and acq["pin"]:
             # Miniforge's "latest" copy has no sidecar: install the versioned asset it stands for, verified.
             target = target or self.discover(acq, result)

@@ -562,10 +562,10 @@ def test_hostile_and_one_character_passwords_are_masked_and_nothing_else(run_mod
     runs = [run_module(MODULE, args, diff=True, verbosity=3, extra_env={"ANSIBLE_LOG_PATH": str(log)}),
             run_module(MODULE, args, verbosity=1, extra_env={"ANSIBLE_LOG_PATH": str(log)})]
     assert [r.changed for r in runs] == [True, False] and not any(r.failed for r in runs), runs[0].result
-    assert runs[0]["values"]["proxy_servers"] == {"https": "http://bob:********@proxy.example.com:3128"}
+    assert runs[0]["settings"]["proxy_servers"] == {"https": "http://bob:********@proxy.example.com:3128"}
     assert "http://bob:********@proxy.example.com:3128" in runs[0]["diff"]["after"]
     if mirror_password:
-        assert runs[0]["values"]["channel_alias"] == "https://deploy:********@mirror.example.com/conda"
+        assert runs[0]["settings"]["channel_alias"] == "https://deploy:********@mirror.example.com/conda"
     assert runs[0]["path"] == os.path.join(conda_base, ".condarc") and runs[0]["mode"] == "0600"
     assert "proxy.example.com" in runs[0].stdout and "proxy.example.com" in runs[1].stdout
     assert stat.S_IMODE(os.stat(os.path.join(conda_base, ".condarc")).st_mode) == 0o600

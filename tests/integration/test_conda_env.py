@@ -146,9 +146,14 @@ def test_failures_are_clear_and_leave_conda_meta_byte_for_byte(run_module, base,
     packages = bad.split() if " " in bad else ["numpy", bad]
     failed = run_module(MODULE, dict(spec, python=None, packages=packages))
     assert failed.failed, failed.result
-    assert exception in failed["exception_name"] and exception in failed["msg"]
-    assert failed["rolled_back"] is True
+    assert exception in failed["exception_name"] and exception in failed["msg"] and failed["conda_message"]
+    # nothing was touched, so nothing was rolled back; conda's raw output only at -vvv
+    assert "rolled_back" not in failed.result and failed["msg"].endswith("the environment was not changed")
+    assert not set(["stdout", "stderr", "stdout_lines"]) & set(failed.result), failed.result
     assert meta_bytes(base.env("stable")) == before
+    verbose = run_module(MODULE, dict(spec, python=None, packages=packages), verbosity=3)
+    assert verbose.failed and exception in json.loads(verbose["stdout"])["exception_name"], verbose.result
+    assert "rolled_back" not in verbose.result and meta_bytes(base.env("stable")) == before
 
 
 def test_a_transaction_that_fails_after_changing_the_env_is_rolled_back(run_module, base):
@@ -464,7 +469,9 @@ def test_a_failed_create_leaves_an_empty_target_directory_as_it_was(run_module, 
     os.chmod(str(target), 0o750)
     before = os.stat(str(target))
     failed = run_module(MODULE, {"prefix": conda_base, "path": str(target), "packages": ["no-such-package-q"]})
-    assert failed.failed and failed["rolled_back"] is True, failed.result
+    # conda failed before it wrote anything: the module's create marker was all there was to take away
+    assert failed.failed and "rolled_back" not in failed.result, failed.result
+    assert "no-such-package-q" in failed["msg"] and failed["msg"].endswith("the environment was not changed")
     after = os.stat(str(target))
     assert os.listdir(str(target)) == []
     assert (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
@@ -667,7 +674,8 @@ def test_channel_and_pip_index_credentials_reach_no_output(run_module, conda_bas
     index = auth_server.channel_url("pypi/simple/")
     pip = run_module(MODULE, {"prefix": conda_base, "name": "sec-pip", "python": "3.11", "packages": ["pip"],
                               "channels": [channel], "override_channels": True, "environment": {"CONDA_SOLVER": "classic"},
-                              "pip": ["--index-url " + index, "condafleet-no-such-dist==9"]}, extra_env=seen)
+                              "pip": ["--index-url " + index, "condafleet-no-such-dist==9"]}, extra_env=seen,
+                     verbosity=3)
     assert pip.failed and pip["exception_name"] == "PipError" and pip["rolled_back"] is True, pip.result
     assert auth_server.masked in pip["stdout"] + pip["stderr"] + json.dumps(pip["commands"])  # pip printed the index
     assert_hidden(auth_server.secrets, [made, again, failed, pip], [log])

@@ -61,3 +61,18 @@ def test_condarc(host, release):
     assert shown[key] is False
     assert shown["channel_priority"] == "strict"
     assert shown["default_channels"] == []
+
+
+def test_system_shell_init_gives_every_user_conda(host, release):
+    """conda_system_shell_init: a user the role never listed, with no ~/.bashrc block, has conda at login."""
+    profile = host.file("/etc/profile.d/conda.sh")
+    assert profile.is_file and profile.user == "root" and profile.group == "root" and profile.mode == 0o644
+    assert profile.content_string.splitlines()[0] == (
+        "# Written by the condafleet.conda.conda role (conda_system_shell_init); do not edit.")
+    out = host.run("runuser -u nobody -- env -i PATH=/usr/bin:/bin HOME=/tmp "
+                   "bash -lc 'type conda && conda --version && echo ENV=${CONDA_DEFAULT_ENV:-none}'")
+    assert out.rc == 0, out.stderr
+    assert "conda is a function" in out.stdout
+    assert "conda %s" % release[0] in out.stdout
+    # conda_auto_activate is false: the login shell activates no environment
+    assert "ENV=none" in out.stdout

@@ -270,7 +270,11 @@ import json, sys
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 _AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
 from ansible.errors import AnsibleError
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
+try:
+    from ansible.template import trust_as_template  # ansible-core 2.19+
+except ImportError:  # 2.17, 2.18: every string is a template
+    trust_as_template = str
 variables = json.loads(sys.argv[2])
 out = []
 for expr in sys.argv[3:]:

@@ -100,6 +100,22 @@ def test_python_option():
     assert want(python="3.11")["specs"] == ["python=3.11"]
 
 
+@pytest.mark.parametrize("python, meant", [("3.1", "3.10"), (3.1, "3.10"), ("3.2", "3.20"), ("python=3.1", "3.10"),
+                                           ("==3.2", "3.20"), ("3.1.*", "3.10")])
+def test_python_3_1_and_3_2_are_yaml_numbers_refused_with_the_fix(python, meant):
+    """``python: 3.10`` unquoted reaches the module as 3.1: no channel has Python 3.1 or 3.2."""
+    with pytest.raises(es.SpecError) as raised:
+        want(python=python)
+    assert str(raised.value).startswith("python %r: did you mean '%s'? YAML reads an unquoted %s as the number %s: "
+                                        "quote it" % (str(python), meant, meant, meant[:3]))
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.12", "3.20", ">=3.1", "3.13.1", "3.11.*"])
+def test_other_python_versions_are_no_yaml_numbers(python):
+    assert es.yaml_number_python_error(python) is None
+    assert es.python_spec(python).startswith("python")
+
+
 def test_plan_missing_environment_creates():
     decision = es.plan(None, want(python="3.11", packages=["numpy"], pip=["tinyjson"]))
     assert decision["action"] == "create" and decision["unsatisfied"] == ["python=3.11", "numpy"]

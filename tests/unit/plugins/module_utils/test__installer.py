@@ -3,6 +3,8 @@
 """Pure functions of conda_install: names, URLs, checksums, validation, decisions, rc blocks."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _installer as inst
@@ -205,6 +207,13 @@ def test_validate_normalises():
     assert inst.validate(params(installer_src="/srv/x.sh"))["source"] == "src"
     assert inst.validate(params(installer_url="https://a/x.sh"))["source"] == "url"
     assert inst.validate(params(mirror_url="https://m"))["source"] == "derived"
+
+
+def test_miniforge_is_the_default_distribution():
+    # Miniconda's latest installer has no checksum to verify it against: the default must work without one
+    assert inst.DEFAULTS["distribution"] == "miniforge"
+    without = dict((key, value) for key, value in params().items() if key != "distribution")
+    assert inst.validate(without)["distribution"] == "miniforge"
 
 
 # -- where the checksum comes from ---------------------------------------------------------------------------
@@ -454,3 +463,10 @@ def test_acquisition_refuses_unpublished_platforms():
 @pytest.mark.parametrize("python, tag", [("3.13", "py313"), ("3.9", "py39"), ("py312", "py312")])
 def test_python_is_a_version_as_in_conda_env_or_the_installer_tag(python, tag):
     assert inst.installer_python_tag(python) == tag
+
+
+@pytest.mark.parametrize("python", ["3.1", "3.2"])
+def test_python_3_1_and_3_2_are_refused_as_yaml_numbers(python):
+    with pytest.raises(inst.InstallerError, match=r"did you mean '%s0'\? YAML reads an unquoted %s0 as the number "
+                                                  % (re.escape(python), re.escape(python))):
+        inst.validate(params(version="26.3.2-3", python=python))

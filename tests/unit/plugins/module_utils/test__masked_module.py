@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as common_warnings
-from ansible.module_utils.testing import patch_module_args
+from core_compat import module_utils_internal, no_warnings, patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule, hide_no_log
 
@@ -35,7 +34,7 @@ def module_run(monkeypatch, capsys):
     monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: logged.append((msg, log_args)))
     # a module process: warnings go to its result (controller code imported by other tests flips this), one run each
     monkeypatch.setattr(module_utils_internal, "is_controller", False)
-    monkeypatch.setattr(common_warnings, "_global_warnings", {}, raising=False)
+    monkeypatch.setattr(common_warnings, "_global_warnings", no_warnings(), raising=False)
 
     def run(body):
         with patch_module_args(dict(ARGS)):

@@ -61,6 +61,23 @@ def test_describe_error_says_what_happened_in_plain_words(version):
         _runner.parse_error(1, stdout_of(case), ""))
 
 
+@both
+def test_a_missing_package_is_named_in_a_short_message(version):
+    info = _runner.parse_error(1, stdout_of(transcript(version, "05-create-packages-not-found")), "")
+    text = _runner.describe_error(info)
+    assert "no-such-package (channels: " in text and "check the spelling" in text
+    assert "anaconda.org" not in text and "\n" not in text  # conda's search tip stays in conda_message
+    assert "anaconda.org" in info["message"]
+
+
+def test_conda_error_result_carries_conda_output_only_when_verbose():
+    error = _runner.CondaError("conda failed (X)", cmd=["conda"], rc=1, stdout='{"error": "X"}', stderr="trace",
+                               info={"exception_name": "X", "message": "m"})
+    short = error.result()
+    assert short == {"msg": "conda failed (X)", "cmd": ["conda"], "rc": 1, "exception_name": "X", "conda_message": "m"}
+    assert error.result(verbose=True) == dict(short, stdout='{"error": "X"}', stderr="trace")
+
+
 @pytest.mark.parametrize("version, name, key", [
     (NEW, "35-config-bad-key", "no_such_key"),
     (OLD, "35-config-bad-key", "no_such_key"),

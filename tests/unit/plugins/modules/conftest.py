@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.common import warnings as common_warnings
+from core_compat import module_utils_internal, no_warnings
 
 
 @pytest.fixture(autouse=True)
@@ -15,4 +15,4 @@ def module_process(monkeypatch):
     # is_controller, which sends module warnings to the display instead of the result; a module
     # runs on a target. Warnings are collected process-wide: every test starts with none.
     monkeypatch.setattr(module_utils_internal, "is_controller", False)
-    monkeypatch.setattr(common_warnings, "_global_warnings", {}, raising=False)
+    monkeypatch.setattr(common_warnings, "_global_warnings", no_warnings(), raising=False)

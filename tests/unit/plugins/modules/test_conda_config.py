@@ -8,8 +8,9 @@ import os
 import stat
 
 import pytest
+import yaml
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from core_compat import patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.modules import conda_config
 
@@ -74,7 +75,20 @@ def test_creates_then_converges_without_conda(run, tmp_path):
     assert first["mode"] == "0644" and stat.S_IMODE(os.stat(prefix / ".condarc").st_mode) == 0o644
     second = run(args)
     assert not second["changed"] and second["changed_keys"] == [] and second["_calls"] == []
-    assert second["values"]["channels"] == ["conda-forge"]
+    assert second["settings"]["channels"] == ["conda-forge"]
+    assert second["values"] == second["settings"]  # the deprecated name, kept for one release
+
+
+def test_every_returned_key_is_documented(run, tmp_path):
+    """``path`` makes AnsibleModule add the file's attributes (uid, owner, size, state...): RETURN lists them."""
+    documented = set(yaml.safe_load(conda_config.RETURN))
+    prefix = make_prefix(tmp_path)
+    args = {"prefix": str(prefix), "channels": ["conda-forge"], "auto_activate": False}
+    for result in (run(args, check=True), run(args), run(args)):
+        assert not result.get("failed"), result
+        undocumented = set(result) - documented - set(["changed", "invocation", "_calls"])
+        assert not undocumented, undocumented
+    assert result["state"] == "file" and result["size"] == os.path.getsize(str(prefix / ".condarc"))
 
 
 def test_hand_written_file_keeps_comments_and_unmanaged_keys(run, tmp_path):
@@ -166,14 +180,14 @@ def test_hostile_and_one_character_passwords_are_masked_by_pattern_only(run, tmp
     if mirror_password:
         args["mirror"] = {"url": "https://mirror.example.com/conda", "username": "deploy", "password": mirror_password}
     result = run(args, diff=True)
-    assert result["values"]["proxy_servers"] == {"https": "http://bob:********@proxy.example.com:3128"}
+    assert result["settings"]["proxy_servers"] == {"https": "http://bob:********@proxy.example.com:3128"}
     assert result["path"] == str(prefix / ".condarc") and result["mode"] == "0600"
     assert stat.S_IMODE(os.stat(prefix / ".condarc").st_mode) == 0o600
     invocation = result["invocation"]["module_args"]
     assert invocation["settings"] == {"proxy_servers": {"https": "http://bob:********@proxy.example.com:3128"}}
     assert "bob:" + password not in json.dumps(result)
     if mirror_password:
-        assert result["values"]["channel_alias"] == "https://deploy:********@mirror.example.com/conda"
+        assert result["settings"]["channel_alias"] == "https://deploy:********@mirror.example.com/conda"
         assert invocation["mirror"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
         assert "deploy:" + mirror_password not in json.dumps(result)
 

@@ -8,7 +8,7 @@ import os
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from core_compat import patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.modules import conda_env
 
@@ -146,9 +146,18 @@ def test_failure_reports_conda_error_and_leaves_env_alone(run, base, name, excep
     rc, out, err = transcript(name)
     result = run({"prefix": str(base), "name": "vision", "packages": ["no-such-package"]},
                  handler=lambda cmd: (rc, out, err))
-    assert result["failed"] and result["exception_name"] == exception and result["rolled_back"] is True
-    assert exception in result["msg"] and len(result["_calls"]) == 1
+    # conda changed nothing: nothing to roll back, and its raw output is left out below -vvv
+    assert result["failed"] and result["exception_name"] == exception and "rolled_back" not in result
+    assert exception in result["msg"] and result["msg"].endswith("; the environment was not changed")
+    assert "stdout" not in result and "stderr" not in result and result["conda_message"]
+    assert len(result["_calls"]) == 1
     assert dict((f, (target / "conda-meta" / f).read_bytes()) for f in os.listdir(target / "conda-meta")) == snapshot
+
+
+def test_python_3_10_read_by_yaml_as_3_1_is_refused_before_conda_runs(run, base):
+    result = run({"prefix": str(base), "name": "vision", "python": 3.1})
+    assert result["failed"] and "did you mean '3.10'? YAML reads an unquoted 3.10 as the number 3.1" in result["msg"]
+    assert result["_calls"] == [] and not (base / "envs" / "vision").exists()
 
 
 def test_failure_that_changed_the_env_rolls_back_to_the_revision(run, base):

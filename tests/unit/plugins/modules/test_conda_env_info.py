@@ -8,7 +8,7 @@ import os
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from core_compat import patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.modules import conda_env_info
 

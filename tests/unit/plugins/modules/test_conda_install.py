@@ -16,7 +16,7 @@ import time
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from core_compat import patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import PrefixLock, lock_path
 from ansible_collections.condafleet.conda.plugins.modules import conda_install
@@ -200,6 +200,9 @@ def test_user_directory_is_refused_and_untouched(run, tmp_path, installer_file):
     for state in ("present", "absent"):
         res = run(src_args(prefix, installer_file, state=state))
         assert res["failed"] is True and "not a conda installation" in res["msg"] and res["_calls"] == []
+        if state == "absent":  # most likely the wrong prefix: what is there, and where installations usually are
+            assert res["msg"].startswith("no conda installation at %s (a directory that no conda installer or conda "
+                                         "wrote, holding 1 entry: thesis.tex); set prefix (Miniforge" % prefix), res
     assert (prefix / "thesis.tex").read_text() == "precious"
 
 
@@ -241,7 +244,7 @@ def test_check_mode_predicts_and_does_nothing(run, tmp_path, installer_file):
 
 def test_missing_checksum_fails_before_anything(run, tmp_path):
     prefix = tmp_path / "conda"
-    res = run(dict(prefix=str(prefix), version="26.5.3-1"))  # Miniconda upstream: no sidecar
+    res = run(dict(prefix=str(prefix), distribution="miniconda", version="26.5.3-1"))  # upstream: no sidecar
     assert res["failed"] is True and "allow_unverified" in res["msg"] and not prefix.exists()
 
 
@@ -278,7 +281,10 @@ def test_init_shells_and_absent_reverses_them(run, tmp_path, installer_file):
     gone = run(dict(prefix=str(prefix), state="absent"))
     assert gone["changed"] and not prefix.exists()
     assert bashrc.read_text() == "export EDITOR=vi\n"
-    assert run(dict(prefix=str(prefix), state="absent"))["changed"] is False
+    nothing = run(dict(prefix=str(prefix), state="absent"))
+    assert nothing["changed"] is False and not nothing.get("failed"), nothing
+    assert nothing["msg"] == ("no conda installation at %s (nothing is there); set prefix (Miniforge installs into "
+                              "~/miniforge3 or /opt/miniforge3, Miniconda into ~/miniconda3); nothing to remove" % prefix)
 
 
 class FakeResponse:
