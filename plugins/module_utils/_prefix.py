@@ -144,6 +144,17 @@ def python_version(records):
     return None
 
 
+def torn_records(prefix):
+    """The ``conda-meta`` records conda did not finish writing (a kill mid-write): named ``NAME-VERSION-BUILD.json``
+    and not JSON. conda refuses an environment holding one (CorruptedEnvironmentError)."""
+    meta = os.path.join(prefix, CONDA_META)
+    try:
+        names = sorted(os.listdir(meta))
+    except OSError:
+        return []
+    return [name for name in names if _RECORD_NAME_RE.match(name) and read_json_file(os.path.join(meta, name)) is None]
+
+
 def meta_fingerprint(prefix):
     """Names, sizes and mtimes of ``conda-meta`` files: cheap evidence that a failed run left it alone."""
     meta = os.path.join(prefix, CONDA_META)

@@ -278,7 +278,7 @@ from ansible_collections.condafleet.conda.plugins.module_utils._install_lock imp
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions
 from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
-    conda_meta_records, installation_error, meta_fingerprint, package_records)
+    conda_meta_records, installation_error, meta_fingerprint, package_records, torn_records)
 from ansible_collections.condafleet.conda.plugins.module_utils._runner import CondaError, CondaRunner, parse_actions
 from ansible_collections.condafleet.conda.plugins.module_utils._text import spec_text
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
@@ -346,6 +346,7 @@ class EnvRun:
         self.half_made = None  # environment_state() of a half-made environment at the target
         self.auth = None  # _channel_auth.plan() of the channels
         self.kept_dir = False  # the target is an empty directory that was there before the create
+        self.torn = []  # torn package records of the existing environment (see set_aside_torn)
 
     # -- inputs ------------------------------------------------------------
 
@@ -491,10 +492,24 @@ class EnvRun:
 
     # -- check mode --------------------------------------------------------
 
+    def set_aside_torn(self):
+        """A package record torn by a killed transaction makes conda refuse the environment: it is set aside
+        (renamed ``*.json.torn``, kept), so that the transaction links that package again."""
+        meta = os.path.join(self.target, "conda-meta")
+        for name in self.torn:
+            os.replace(os.path.join(meta, name), os.path.join(meta, name + ".torn"))
+            self.warnings.append("conda-meta/%s was torn by an interrupted conda transaction; it was set aside as "
+                                 "%s.torn and the package linked again" % (name, name))
+
     def predict(self, records, desired, decision):
         before = records or []
         actions = {"link": [], "unlink": []}
-        if decision["action"] and desired["explicit"] is not None:
+        if self.torn:
+            # conda cannot read the environment until the real run sets the torn records aside
+            self.warnings.append("conda-meta holds records torn by an interrupted conda transaction (%s); a real run "
+                                 "sets them aside and runs conda, whose changes cannot be predicted before"
+                                 % ", ".join(self.torn))
+        elif decision["action"] and desired["explicit"] is not None:
             actions = explicit_actions(desired["explicit"], before, decision["unsatisfied"])
         elif decision["action"]:
             args = self.transaction_args(decision, desired)
@@ -520,6 +535,8 @@ class EnvRun:
         # an empty directory the user made for the environment: a failed create leaves it (owner, mode) as it was
         self.kept_dir = not existed and not self.half_made and os.path.isdir(self.target) and \
             not os.path.islink(self.target)
+        if existed:
+            self.set_aside_torn()
         revision = history_revision(self.target) if existed else None
         fingerprint = meta_fingerprint(self.target) if existed else None
         dists = dist_versions(self.target) if existed and desired["pip"] else None
@@ -715,6 +732,10 @@ class EnvRun:
                         self.protect(records))
         if not needs_change(decision):
             return self.finish(records, records, changed=False, decision=decision)
+        # conda is about to run: a record a killed transaction tore would make it refuse the environment
+        self.torn = torn_records(self.target) if records is not None else []
+        if self.torn and not decision["action"]:
+            decision["action"] = "install"  # conda links again what the torn records stood for
         if records is not None and quick is not None:
             # the decision needed the requested packages' records only; doing and showing it needs all of them
             records = self.read()
@@ -725,7 +746,8 @@ class EnvRun:
             self.apply(records, desired, decision)
             after = conda_meta_records(self.target)
             pip_changed = bool(desired["pip"]) and dist_versions(self.target) != pip_before
-        return self.finish(records, after, changed=env_changed(records, after, pip_changed), decision=decision)
+        changed = env_changed(records, after, pip_changed) or bool(self.torn)
+        return self.finish(records, after, changed=changed, decision=decision)
 
 
 def main():

@@ -553,6 +553,32 @@ def test_a_create_killed_while_conda_wrote_a_record_is_predicted_and_recreated(r
     assert not again.changed and not again.failed and again["cmd"] is None, again.result
 
 
+def test_a_record_torn_in_an_existing_environment_is_set_aside_and_linked_again(run_module, base):
+    """A transaction killed while conda rewrote a record leaves it torn: conda refuses the environment
+    (CorruptedEnvironmentError) until it is set aside; the rerun does that, conda links the package again."""
+    spec = {"prefix": base.prefix, "name": "torn2", "python": "3.11", "packages": ["numpy"]}
+    assert run_module(MODULE, spec).changed
+    meta = os.path.join(base.env("torn2"), "conda-meta")
+    record = [n for n in os.listdir(meta) if n.startswith("numpy-") and n.endswith(".json")][0]
+    with open(os.path.join(meta, record), "r+", encoding="utf-8") as handle:
+        handle.truncate(len(handle.read()) // 2)
+    refused = subprocess.run([os.path.join(base.prefix, "bin", "conda"), "install", "--dry-run", "--json", "-p",
+                              base.env("torn2"), "numpy"], check=False, capture_output=True, text=True)
+    assert refused.returncode != 0 and "CorruptedEnvironmentError" in refused.stdout + refused.stderr, refused
+
+    predicted = run_module(MODULE, spec, check=True)
+    assert predicted.changed and not predicted.failed, predicted.result
+    assert any("torn" in w for w in predicted.get("warnings", [])) and not os.path.exists(
+        os.path.join(meta, record + ".torn"))
+    repaired = run_module(MODULE, spec)
+    assert repaired.changed and not repaired.failed, repaired.result
+    assert os.path.isfile(os.path.join(meta, record + ".torn"))
+    with open(os.path.join(meta, record), encoding="utf-8") as handle:
+        assert json.load(handle)["name"] == "numpy"
+    again = run_module(MODULE, spec)
+    assert not again.changed and not again.failed and again["cmd"] is None, again.result
+
+
 def test_user_files_beside_an_empty_conda_meta_are_never_an_environment(run_module, base):
     target = base.env("thesis")
     os.makedirs(os.path.join(target, "conda-meta"))

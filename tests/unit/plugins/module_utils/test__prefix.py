@@ -36,3 +36,15 @@ def test_package_records_parses_only_what_is_asked(tmp_path):
                      {"name": "numpy", "version": "2.1.0", "build": "py311_0", "depends": ["python"]},
                      {"name": "scikit-learn", "version": "1.3.2", "build": "py311_0"}]
     assert [r["name"] for r in _prefix.package_records(str(env))] == ["numpy", "scikit-learn"]
+
+
+def test_torn_records_are_record_names_whose_content_is_not_json(tmp_path):
+    from ansible_collections.condafleet.conda.plugins.module_utils._prefix import torn_records
+    meta = tmp_path / "env" / "conda-meta"
+    meta.mkdir(parents=True)
+    (meta / "numpy-2.1.0-py311_0.json").write_text('{"name": "numpy", "version": "2.1.0", "bui')
+    (meta / "python-3.11.9-h0_0.json").write_text('{"name": "python", "version": "3.11.9", "build": "h0_0"}')
+    (meta / "history").write_text("")
+    (meta / "notes.txt").write_text("{")
+    assert torn_records(str(tmp_path / "env")) == ["numpy-2.1.0-py311_0.json"]
+    assert torn_records(str(tmp_path / "missing")) == []
