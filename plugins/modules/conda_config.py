@@ -318,7 +318,7 @@ from ansible_collections.condafleet.conda.plugins.module_utils import _files as 
 from ansible_collections.condafleet.conda.plugins.module_utils import _yaml_subset as yaml_subset
 from ansible_collections.condafleet.conda.plugins.module_utils._conda_loader import CONDARC_READER
 from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
-    conda_version, find_record, installation_error)
+    conda_version, find_record, installation_error, read_json_file)
 from ansible_collections.condafleet.conda.plugins.module_utils._tos import tos_accepted
 
 TOS_PLUGIN = "conda-anaconda-tos"
@@ -422,15 +422,9 @@ def tos_roots(module, home):
 
 
 def tos_records(roots):
-    records = []
-    for root in roots:
-        for name in sorted(glob.glob(os.path.join(root, "*", "*.json"))):
-            try:
-                with open(name, "r", encoding="utf-8") as handle:
-                    records.append(json.load(handle))
-            except (OSError, ValueError):
-                continue
-    return records
+    """The ToS acceptance records under ``roots`` (one unreadable is skipped, as conda skips it)."""
+    found = (read_json_file(name) for root in roots for name in sorted(glob.glob(os.path.join(root, "*", "*.json"))))
+    return [record for record in found if record is not None]
 
 
 def accept_tos(module, urls, home):
