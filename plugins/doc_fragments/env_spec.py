@@ -38,8 +38,9 @@ options:
     default: []
   spec_file:
     description:
-      - Path, on the managed host, of an C(environment.yml) or of an C(@EXPLICIT) lock file (C(conda list
-        --explicit)). Mutually exclusive with O(spec_content).
+      - Path, on the managed host, of an C(environment.yml), of an C(@EXPLICIT) lock file (C(conda list
+        --explicit), C(conda-lock --kind explicit)) or of a conda-lock unified lock file (C(conda-lock.yml),
+        version 1). Mutually exclusive with O(spec_content).
       - An environment.yml is read as conda 26.7 reads it. Its C(name) and C(prefix) are ignored (O(name) or O(path)
         says which environment). Top-level keys other than C(name), C(channels), C(dependencies), C(prefix) and
         C(variables) are ignored; a C(pip) section without C(pip) in the dependencies adds C(pip); of several C(pip)
@@ -48,6 +49,11 @@ options:
         Python of the installation at O(prefix) with conda's loader. What conda would read as something other than
         what is written (a string for C(dependencies), read one character at a time) is refused with a message.
       - A lock file names exact builds (name, version, build); the environment must hold exactly those.
+      - Of a C(conda-lock.yml), the packages of the host's platform are installed (C(CONDA_SUBDIR) when set, else
+        from C(uname -m), for example C(linux-64) or C(linux-aarch64)), of the categories C(main) and C(dev) as
+        C(conda-lock install) does; a platform the file was not locked for is refused with its name. Its conda
+        packages are installed by URL and checksum without a solver, its pip packages by URL with C(--hash) and
+        C(--no-deps) (the lock lists every dependency). It cannot be combined with O(python), O(packages) or O(pip).
     type: path
   spec_content:
     description:

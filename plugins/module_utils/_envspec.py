@@ -87,6 +87,116 @@ def parse_explicit(text):
     return entries
 
 
+#: ``uname -m`` -> conda's subdir, for the platforms a conda-lock file names
+_MACHINE_SUBDIRS = {"x86_64": "linux-64", "amd64": "linux-64", "aarch64": "linux-aarch64", "arm64": "linux-aarch64",
+                    "ppc64le": "linux-ppc64le", "s390x": "linux-s390x", "i686": "linux-32", "i386": "linux-32"}
+_LOCK_TOP = re.compile(r"^package:\s*$", re.M)
+_LOCK_KEYS = (re.compile(r"^version:", re.M), re.compile(r"^metadata:\s*$", re.M))
+#: the categories ``conda-lock install`` installs by default (``main``, and ``dev`` unless ``--no-dev``)
+LOCK_CATEGORIES = ("main", "dev")
+_LOCK_PIP_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_LOCK_URL = re.compile(r"^(?:https?|file)://\S+$")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+_WHEEL = re.compile(r"^(?P<name>[^-/]+)-(?P<version>[^-/]+)(?:-\d[^-/]*)?-[^-/]+-[^-/]+-[^-/]+\.whl$")
+
+
+def is_conda_lock(text):
+    """Whether ``text`` looks like conda-lock's unified lock file (``version``, ``metadata`` and ``package`` keys)."""
+    return bool(text) and bool(_LOCK_TOP.search(text)) and all(key.search(text) for key in _LOCK_KEYS)
+
+
+def host_subdir(machine, environ=None):
+    """The conda subdir of this host: ``CONDA_SUBDIR`` when set (as conda), else from ``uname -m``."""
+    subdir = (environ or {}).get("CONDA_SUBDIR")
+    return subdir or _MACHINE_SUBDIRS.get((machine or "").lower(), "linux-%s" % machine)
+
+
+def _lock_field(entry, key, number, kind=str):
+    value = entry.get(key)
+    if not isinstance(value, kind) or (kind is str and not value):
+        raise SpecError("conda-lock file: package %d has no %s" % (number, key))
+    return value
+
+
+def parse_conda_lock(text, subdir, reader=None, categories=LOCK_CATEGORIES):
+    """conda and pip entries of a conda-lock unified lock file (``conda-lock.yml``) for platform ``subdir``.
+
+    Returns ``(entries, pip)``: ``entries`` as :func:`parse_explicit` gives them (the
+    conda packages of the platform and of ``categories``, virtual packages left out),
+    ``pip`` requirement lines that pin each pip package to its locked URL and hash
+    (``name @ URL --hash=sha256:X``; pip installs them with ``--no-deps``, as
+    ``conda-lock install`` does: the lock is the whole environment). Raises SpecError naming
+    what is wrong: another lock version, a platform the lock was not made for,
+    a package without URL or checksum.
+    """
+    data = read_yaml(text, reader)
+    if not isinstance(data, dict) or not isinstance(data.get("package"), list):
+        raise SpecError("not a conda-lock file: no 'package' list")
+    if str(data.get("version")) != "1":
+        raise SpecError("conda-lock file version %r is not supported (version 1 is, as conda-lock writes it)"
+                        % (data.get("version"),))
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    platforms = metadata.get("platforms") or \
+        sorted(set(str(p.get("platform")) for p in data["package"] if isinstance(p, dict)))
+    if not isinstance(platforms, list):
+        raise SpecError("conda-lock file: metadata.platforms %r is not a list" % (platforms,))
+    platforms = [str(p) for p in platforms]
+    if subdir not in platforms:
+        raise SpecError("the conda-lock file has no packages for this host's platform %s (it was locked for %s); "
+                        "lock it with '-p %s' too" % (subdir, ", ".join(platforms) or "no platform", subdir))
+    entries, pip, seen = [], [], set()
+    for number, entry in enumerate(data["package"], 1):
+        if not isinstance(entry, dict):
+            raise SpecError("conda-lock file: package %d is not a mapping" % number)
+        listed = entry.get("categories") if isinstance(entry.get("categories"), list) else \
+            [entry.get("category", "main")]
+        if entry.get("platform") != subdir or not any(c in categories for c in listed):
+            continue
+        name = _lock_field(entry, "name", number)
+        manager = entry.get("manager")
+        url = _lock_field(entry, "url", number)
+        digest = entry.get("hash") if isinstance(entry.get("hash"), dict) else {}
+        if (manager, name) in seen or name.startswith("__"):  # one entry per category; virtual packages
+            continue
+        seen.add((manager, name))
+        if manager == "conda":
+            md5, sha256 = str(digest.get("md5") or ""), str(digest.get("sha256") or "")
+            if not (_MD5.match(md5) or _SHA256.match(sha256)):
+                raise SpecError("conda-lock file: package %s has no md5 or sha256" % name)
+            if not _LOCK_URL.match(url):
+                raise SpecError("conda-lock file: package %s has URL %r (http, https or file, no spaces)" % (name, url))
+            line = url + ("#" + md5 if _MD5.match(md5) else "#sha256:" + sha256)
+            entries += parse_explicit(EXPLICIT_MARK + "\n" + line + "\n")
+        elif manager == "pip":
+            if not _LOCK_PIP_NAME.match(name):
+                raise SpecError("conda-lock file: %r is not a pip package name" % (name,))
+            if not _LOCK_URL.match(url):
+                raise SpecError("conda-lock file: pip package %s has URL %r (http, https or file, no spaces)"
+                                % (name, url))
+            if not _SHA256.match(str(digest.get("sha256") or "")):
+                raise SpecError("conda-lock file: pip package %s has no sha256" % name)
+            pip.append("%s @ %s --hash=sha256:%s" % (name, url, digest["sha256"]))
+        else:
+            raise SpecError("conda-lock file: package %s has manager %r (conda or pip)" % (name, manager))
+    return entries, pip
+
+
+def explicit_text(entries):
+    """An ``@EXPLICIT`` file of ``entries`` (for ``conda create/install --file``)."""
+    lines = [EXPLICIT_MARK]
+    for entry in entries:
+        lines.append(entry["url"] + ("#" + entry["md5"] if entry.get("md5") else
+                                     "#sha256:" + entry["sha256"] if entry.get("sha256") else ""))
+    return "\n".join(lines) + "\n"
+
+
+def wheel_version(url):
+    """The version in a wheel URL's file name (``pkg-1.0-py3-none-any.whl`` -> ``1.0``), else ``None``."""
+    match = _WHEEL.match((url or "").split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1])
+    return match.group("version") if match else None
+
+
 #: the top-level keys conda 26.7 reads in an environment.yml (``conda.env.env.VALID_KEYS``); others are ignored
 ENV_KEYS = ("name", "prefix", "channels", "dependencies", "variables")
 _SCHEMA_TYPES = (("name", str, "str"), ("prefix", str, "str"), ("dependencies", list, "list"),
@@ -306,21 +416,30 @@ def python_spec(python):
     return "python=" + python
 
 
-def desired_state(params, file_text=None, reader=None, environ=None):
+def desired_state(params, file_text=None, reader=None, environ=None, machine=None):
     """One request from the module's options and an optional spec file's text.
 
-    Returns ``{"specs", "pip", "channels", "override_channels", "explicit", "variables", "warnings"}``;
-    ``explicit`` is the list of lock entries (or ``None``); ``pip`` the pip lines
-    (requirements and options) as written, in order; ``warnings`` the spec
-    file's (see ``parse_environment_yml()``, which gets ``reader`` and ``environ``).
+    Returns ``{"specs", "pip", "pip_args", "channels", "override_channels", "explicit", "lock_format",
+    "variables", "warnings"}``; ``explicit`` is the list of lock entries (or ``None``), from an
+    ``@EXPLICIT`` file or a conda-lock file (``lock_format`` ``explicit`` or
+    ``conda-lock``: its entries for this host's platform, see :func:`host_subdir`
+    with ``machine``); ``pip`` the pip lines (requirements and options) as written,
+    in order, and ``pip_args`` what pip's command line needs beside them (``--no-deps``
+    for a conda-lock file's pip packages); ``warnings`` the spec file's (see ``parse_environment_yml()``, which
+    gets ``reader`` and ``environ``).
     """
-    desired = {"specs": [], "pip": [], "channels": list(params.get("channels") or []),
-               "override_channels": bool(params.get("override_channels")), "explicit": None, "variables": {},
-               "warnings": []}
+    desired = {"specs": [], "pip": [], "pip_args": [], "channels": list(params.get("channels") or []),
+               "override_channels": bool(params.get("override_channels")), "explicit": None, "lock_format": None,
+               "variables": {}, "warnings": []}
     file_specs, file_pip, file_channels = [], [], []
+    lock_pip = []
     if file_text is not None:
         if is_explicit(file_text):
             desired["explicit"] = parse_explicit(file_text)
+            desired["lock_format"] = "explicit"
+        elif is_conda_lock(file_text):
+            desired["explicit"], lock_pip = parse_conda_lock(file_text, host_subdir(machine, environ), reader)
+            desired["lock_format"] = "conda-lock"
         else:
             env = parse_environment_yml(file_text, reader, environ)
             file_specs, file_pip, file_channels = env["dependencies"], env["pip"], env["channels"]
@@ -338,7 +457,11 @@ def desired_state(params, file_text=None, reader=None, environ=None):
     if desired["override_channels"] and not desired["channels"]:
         raise SpecError("override_channels (or 'nodefaults') needs at least one channel")
     if desired["explicit"] is not None and (desired["specs"] or desired["pip"]):
-        raise SpecError("a lock file (@EXPLICIT) cannot be combined with python, packages or pip")
+        raise SpecError("a lock file (%s) cannot be combined with python, packages or pip"
+                        % ("@EXPLICIT" if desired["lock_format"] == "explicit" else "conda-lock"))
+    if lock_pip:
+        desired["pip"] += lock_pip
+        desired["pip_args"] = ["--no-deps"]
     return desired
 
 
@@ -497,9 +620,12 @@ def pip_unsatisfied(requirements, dists):
                 missing.append(req)
             continue
         version = dists.get(info["name"])
+        pinned = wheel_version(info["url"]) if info["url"] else None
         if version is None:
             missing.append(req)
         elif info["spec"] and not VersionSpec(_pip_to_conda(info["spec"])).match(version):
+            missing.append(req)
+        elif pinned is not None and pinned != version:  # a wheel URL names its version
             missing.append(req)
     return missing
 

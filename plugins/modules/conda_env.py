@@ -12,8 +12,8 @@ short_description: Converge one conda environment to a declared spec
 version_added: 0.1.0
 description:
   - Creates, updates or removes one environment (by O(name) or at O(path)) of the conda installation at O(prefix).
-  - The spec is given inline (O(python), O(packages), O(pip), O(channels)), or as an C(environment.yml) or an
-    C(@EXPLICIT) lock file (the output of C(conda list --explicit)), on the host (O(spec_file)) or as text
+  - The spec is given inline (O(python), O(packages), O(pip), O(channels)), or as an C(environment.yml), an
+    C(@EXPLICIT) lock file (the output of C(conda list --explicit)) or a conda-lock C(conda-lock.yml), on the host (O(spec_file)) or as text
     (O(spec_content), for example from C(lookup('ansible.builtin.file', 'environment.yml')) on the controller).
   - The converged check reads the environment's C(conda-meta/*.json) records and pip's C(*.dist-info) directories and
     matches every requested spec with conda's match-spec rules. When everything is satisfied no conda or pip process
@@ -159,6 +159,11 @@ EXAMPLES = r"""
     path: /srv/envs/train
     spec_file: /srv/project/conda-linux-64.lock
 
+- name: Reproduce a conda-lock.yml on a mixed x86_64 and aarch64 fleet (each host takes its platform's packages)
+  condafleet.conda.conda_env:
+    name: train
+    spec_file: /srv/project/conda-lock.yml
+
 - name: PyTorch with CUDA on a build node without a GPU driver
   condafleet.conda.conda_env:
     name: gpu
@@ -288,6 +293,7 @@ from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
     env_changed,
     env_name_error,
     explicit_actions,
+    explicit_text,
     external_answer,
     needs_change,
     package_lines,
@@ -358,7 +364,7 @@ class EnvRun:
         environ = dict(os.environ)
         environ.update(self.params["environment"])
         try:
-            desired = desired_state(self.params, text, self.external_read, environ)
+            desired = desired_state(self.params, text, self.external_read, environ, os.uname().machine)
             validate(desired)
         except SpecError as exc:
             self.module.fail_json(msg=str(exc), prefix=self.target)
@@ -370,10 +376,13 @@ class EnvRun:
             self.warnings.append("the environment file's variables are not applied by conda_env")
         self.channel_auth(desired["channels"])
         if desired["explicit"] is not None:
-            if self.params["spec_file"]:
+            if self.params["spec_file"] and desired["lock_format"] == "explicit":
                 self.lock_file = self.params["spec_file"]
             else:
-                # its URLs may carry tokens: readable by this user only
+                # the host platform's packages of a conda-lock file, or the given text; its URLs may carry
+                # tokens: readable by this user only
+                if desired["lock_format"] == "conda-lock":
+                    text = explicit_text(desired["explicit"])
                 self.lock_file = write_private(os.path.join(self.module.tmpdir, "condafleet-explicit.txt"), text)
         return desired
 
@@ -484,7 +493,8 @@ class EnvRun:
         path = write_private(os.path.join(self.module.tmpdir, "condafleet-pip-requirements.txt"),
                              pip_requirements_text(desired["pip"], requirements, self.pip_workdir()))
         python = os.path.join(self.target, "bin", "python")
-        return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r", path]
+        return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"] + \
+            list(desired.get("pip_args") or []) + ["-r", path]
 
     def pip_workdir(self):
         """Where relative paths of pip lines (``-e .``, ``-r requirements.txt``) start: the spec file's directory."""

@@ -222,7 +222,8 @@ def main():
         except ValueError as exc:
             module.fail_json(msg=str(exc), **result)
         try:
-            desired = desired_state(dict(params, channels=[], override_channels=False), text)
+            desired = desired_state(dict(params, channels=[], override_channels=False), text,
+                                    environ=dict(os.environ), machine=os.uname().machine)
             validate(desired)
         except SpecError as exc:
             module.fail_json(msg=str(exc), **result)

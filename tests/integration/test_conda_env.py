@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -732,3 +733,81 @@ def test_the_role_shows_no_channel_credentials_of_an_environment(
     for proc in (made, failed):
         for secret in auth_server.secrets:
             assert secret not in proc.stdout + proc.stderr
+
+
+CONDA_LOCK = os.path.join(os.path.dirname(__file__), "..", "unit", "data", "conda-lock", "conda-lock.yml")
+
+
+def test_a_conda_lock_file_creates_its_platform_packages_and_converges_from_disk(run_module, base, world_server,
+                                                                                 tmp_path):
+    """conda-lock 4.0.3's conda-lock.yml, locked against the world: conda installs the host platform's
+    packages from it as an @EXPLICIT list, pip its pinned wheels with --no-deps, and a rerun starts nothing."""
+    if not os.path.exists("/usr/bin/python3.11"):
+        pytest.skip("the world's python 3.11 needs a host python3.11 to run pip")
+    with open(CONDA_LOCK, encoding="utf-8") as handle:
+        text = handle.read().replace("http://127.0.0.1:8731", world_server.url.rstrip("/"))
+    lock = tmp_path / "conda-lock.yml"
+    lock.write_text(text)
+    spec = {"prefix": base.prefix, "name": "locked", "spec_file": str(lock)}
+
+    predicted = run_module(MODULE, spec, check=True, diff=True)
+    assert predicted.changed and not predicted.failed, predicted.result
+    assert not os.path.exists(base.env("locked")) and base.count() == 0  # predicted from the lock alone
+    assert lines(predicted["actions"]["link"]) == ["numpy-1.26.4-py311_0", "pip-24.0-py311_0",
+                                                   "python-3.11.9-h0_0_cpython"]
+
+    made = run_module(MODULE, spec, diff=True)
+    assert made.changed and not made.failed, made.result
+    assert installed(base.env("locked")) == lines(predicted["actions"]["link"])
+    assert made["diff"]["after"] == predicted["diff"]["after"]
+    site = os.path.join(base.env("locked"), "lib", "python3.11", "site-packages")
+    assert os.path.isdir(os.path.join(site, "condafleet_hello-1.0.dist-info"))
+    pip_cmd = [c for c in made["commands"] if c[1:4] == ["-m", "pip", "install"]]
+    assert len(pip_cmd) == 1 and "--no-deps" in pip_cmd[0], made["commands"]
+
+    calls = base.count()
+    again = run_module(MODULE, spec, check=True)
+    assert not again.changed and not again.failed, again.result
+    assert not run_module(MODULE, spec).changed
+    assert base.count() == calls, "a converged conda-lock environment is read from disk, no conda process"
+
+    info = run_module("condafleet.conda.conda_env_info", {"prefix": base.prefix, "name": "locked",
+                                                          "spec_file": str(lock)})
+    assert not info.failed and info["comparison"]["satisfied"], info.result
+    assert info["comparison"]["pip_unsatisfied"] == [] and info["comparison"]["extra"] == []
+
+
+def conda_lock(base, world_server, tmp_path, dependencies, pip):
+    """A conda-lock.yml that conda-lock itself locks against the world, with the installation's conda as solver."""
+    tool = os.path.join(os.path.dirname(sys.executable), "conda-lock")
+    if not os.path.exists(tool):
+        pytest.skip("conda-lock is not installed in the test environment (requirements-dev.txt)")
+    url = world_server.url.rstrip("/")
+    work = tmp_path / "conda-lock"
+    work.mkdir()
+    (work / "environment.yml").write_text(json.dumps({
+        "channels": [url + "/conda-forge"], "dependencies": dependencies + [{"pip": pip}],
+        "pip-repositories": [url + "/pypi/simple"], "allow-pypi-requests": False}))
+    (work / "lookup.yml").write_text("{}\n")  # no PyPI-to-conda name mapping from the network
+    # conda-lock points CONDA_ROOT at its own environment, so the installation's .condarc solver setting is not read
+    environ = dict(os.environ, CONDA_SOLVER="rattler", XDG_CACHE_HOME=str(work / "cache"))
+    subprocess.run([tool, "lock", "--conda", os.path.join(base.prefix, "bin", "conda.real"), "-f", "environment.yml",
+                    "-p", "linux-64", "--lockfile", "conda-lock.yml", "--pypi_to_conda_lookup_file", "lookup.yml"],
+                   cwd=str(work), env=environ, check=True, capture_output=True, text=True, timeout=600)
+    return work / "conda-lock.yml"
+
+
+def test_a_lock_conda_lock_writes_now_is_installed_and_converged(run_module, base, world_server, tmp_path):
+    if not os.path.exists("/usr/bin/python3.11"):
+        pytest.skip("the world's python 3.11 needs a host python3.11 to run pip")
+    lock = conda_lock(base, world_server, tmp_path, ["python=3.11", "numpy=1.26", "pip"], ["condafleet-hello==1.0"])
+    spec = {"prefix": base.prefix, "name": "fresh-lock", "spec_file": str(lock)}
+    made = run_module(MODULE, spec)
+    assert made.changed and not made.failed, made.result
+    names = [name.rsplit("-", 2)[0] for name in installed(base.env("fresh-lock"))]
+    assert {"python", "numpy", "pip"} <= set(names), names
+    assert os.path.isdir(os.path.join(base.env("fresh-lock"), "lib", "python3.11", "site-packages",
+                                      "condafleet_hello-1.0.dist-info"))
+    calls = base.count()
+    assert not run_module(MODULE, spec).changed
+    assert base.count() == calls
