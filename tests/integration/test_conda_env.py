@@ -811,3 +811,64 @@ def test_a_lock_conda_lock_writes_now_is_installed_and_converged(run_module, bas
     calls = base.count()
     assert not run_module(MODULE, spec).changed
     assert base.count() == calls
+
+
+def world_lock(url):
+    """The recorded conda-lock.yml with its packages served from ``url`` (the world, maybe with credentials)."""
+    with open(CONDA_LOCK, encoding="utf-8") as handle:
+        return handle.read().replace("http://127.0.0.1:8731", url.rstrip("/"))
+
+
+def test_conda_lock_urls_with_credentials_reach_no_output(run_module, conda_base, auth_server, tmp_path, assert_hidden):
+    """A lock whose conda and pip URLs carry a token or a password: conda and pip get them, nothing shows them."""
+    if not os.path.exists("/usr/bin/python3.11"):
+        pytest.skip("the world's python 3.11 needs a host python3.11 to run pip")
+    log = tmp_path / "ansible.log"
+    seen = {"ANSIBLE_LOG_PATH": str(log)}
+    lock = tmp_path / "conda-lock.yml"
+    lock.write_text(world_lock(auth_server.channel_url("")))
+    spec = {"prefix": conda_base, "name": "sec-lock", "spec_file": str(lock)}
+    predicted = run_module(MODULE, spec, check=True, diff=True, verbosity=3, extra_env=seen)
+    assert predicted.changed and not predicted.failed, predicted.result
+    made = run_module(MODULE, spec, diff=True, verbosity=3, extra_env=seen)
+    assert made.changed and not made.failed, made.result
+    assert auth_server.count("condafleet_hello-1.0", status=200) == 1  # pip itself got the credentials
+    again = run_module(MODULE, spec, verbosity=3, extra_env=seen)
+    assert not again.changed and not again.failed, again.result
+    # a wheel whose locked hash is wrong: pip refuses it, and says so without the URL's credentials
+    bad = tmp_path / "bad-lock.yml"
+    bad.write_text(world_lock(auth_server.channel_url("")).replace(
+        "062ba487991d2fa00f74edbac1899c7ee2a0d5f2da9023c7a6b2c9c6be132786", "f" * 64))
+    failed = run_module(MODULE, dict(spec, name="sec-lock-bad", spec_file=str(bad)), verbosity=3, extra_env=seen)
+    assert failed.failed and failed["exception_name"] == "PipError", failed.result
+    assert_hidden(auth_server.secrets, [predicted, made, again, failed], [log])
+
+
+def test_a_broken_conda_lock_fails_before_conda_runs_and_a_killed_one_converges_on_rerun(run_module, base,
+                                                                                         world_server, tmp_path):
+    lock = tmp_path / "conda-lock.yml"
+    text = world_lock(world_server.url)
+    lock.write_text(text.replace("platform: linux-64", "platform: osx-arm64").replace("- linux-64", "- osx-arm64"))
+    spec = {"prefix": base.prefix, "name": "locked-k", "spec_file": str(lock)}
+    refused = run_module(MODULE, spec)
+    assert refused.failed and "platform linux-64" in refused["msg"] and "osx-arm64" in refused["msg"], refused.result
+    assert base.count() == 0 and not os.path.exists(base.env("locked-k"))
+
+    lock.write_text(text.replace("  hash:\n    sha256: 062ba487", "  hash:\n    sha256: 062ba48"))
+    refused = run_module(MODULE, spec)
+    assert refused.failed and "pip package condafleet-hello has no sha256" in refused["msg"], refused.result
+    assert base.count() == 0 and not os.path.exists(base.env("locked-k"))
+
+    # conda killed (with the module) while it links the lock's packages; the rerun recreates it
+    lock.write_text(text.replace("- name: condafleet-hello", "- name: unused").split("- name: unused")[0])
+    restore = install_killer(base, kill_parent=True)
+    killed = run_module(MODULE, spec)
+    restore()
+    assert killed.failed, killed.result
+    assert half_made(base.env("locked-k"))[1] is False  # records without history: half-made
+    repaired = run_module(MODULE, spec)
+    assert repaired.changed and not repaired.failed and "half-made" in repaired["found"], repaired.result
+    assert installed(base.env("locked-k")) == ["numpy-1.26.4-py311_0", "pip-24.0-py311_0", "python-3.11.9-h0_0_cpython"]
+    calls = base.count()
+    assert not run_module(MODULE, spec).changed
+    assert base.count() == calls
