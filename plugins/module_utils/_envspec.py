@@ -112,9 +112,9 @@ def host_subdir(machine, environ=None):
     return subdir or _MACHINE_SUBDIRS.get((machine or "").lower(), "linux-%s" % machine)
 
 
-def _lock_field(entry, key, number, kind=str):
+def _lock_field(entry, key, number):
     value = entry.get(key)
-    if not isinstance(value, kind) or (kind is str and not value):
+    if not isinstance(value, str) or not value:
         raise SpecError("conda-lock file: package %d has no %s" % (number, key))
     return value
 
@@ -145,7 +145,7 @@ def parse_conda_lock(text, subdir, reader=None, categories=LOCK_CATEGORIES):
     if subdir not in platforms:
         raise SpecError("the conda-lock file has no packages for this host's platform %s (it was locked for %s); "
                         "lock it with '-p %s' too" % (subdir, ", ".join(platforms) or "no platform", subdir))
-    entries, pip, seen = [], [], set()
+    explicit, pip, seen = [], [], set()
     for number, entry in enumerate(data["package"], 1):
         if not isinstance(entry, dict):
             raise SpecError("conda-lock file: package %d is not a mapping" % number)
@@ -157,29 +157,26 @@ def parse_conda_lock(text, subdir, reader=None, categories=LOCK_CATEGORIES):
         manager = entry.get("manager")
         url = _lock_field(entry, "url", number)
         digest = entry.get("hash") if isinstance(entry.get("hash"), dict) else {}
+        md5, sha256 = str(digest.get("md5") or ""), str(digest.get("sha256") or "")
         if (manager, name) in seen or name.startswith("__"):  # one entry per category; virtual packages
             continue
         seen.add((manager, name))
+        if manager not in ("conda", "pip"):
+            raise SpecError("conda-lock file: package %s has manager %r (conda or pip)" % (name, manager))
+        if not _LOCK_URL.match(url):
+            raise SpecError("conda-lock file: %s package %s has URL %r (http, https or file, no spaces)"
+                            % (manager, name, url))
         if manager == "conda":
-            md5, sha256 = str(digest.get("md5") or ""), str(digest.get("sha256") or "")
             if not (_MD5.match(md5) or _SHA256.match(sha256)):
                 raise SpecError("conda-lock file: package %s has no md5 or sha256" % name)
-            if not _LOCK_URL.match(url):
-                raise SpecError("conda-lock file: package %s has URL %r (http, https or file, no spaces)" % (name, url))
-            line = url + ("#" + md5 if _MD5.match(md5) else "#sha256:" + sha256)
-            entries += parse_explicit(EXPLICIT_MARK + "\n" + line + "\n")
-        elif manager == "pip":
+            explicit.append(url + ("#" + md5 if _MD5.match(md5) else "#sha256:" + sha256))
+        else:
             if not _LOCK_PIP_NAME.match(name):
                 raise SpecError("conda-lock file: %r is not a pip package name" % (name,))
-            if not _LOCK_URL.match(url):
-                raise SpecError("conda-lock file: pip package %s has URL %r (http, https or file, no spaces)"
-                                % (name, url))
-            if not _SHA256.match(str(digest.get("sha256") or "")):
+            if not _SHA256.match(sha256):
                 raise SpecError("conda-lock file: pip package %s has no sha256" % name)
-            pip.append("%s @ %s --hash=sha256:%s" % (name, url, digest["sha256"]))
-        else:
-            raise SpecError("conda-lock file: package %s has manager %r (conda or pip)" % (name, manager))
-    return entries, pip
+            pip.append("%s @ %s --hash=sha256:%s" % (name, url, sha256))
+    return parse_explicit("\n".join([EXPLICIT_MARK] + explicit) + "\n"), pip
 
 
 def explicit_text(entries):

@@ -376,14 +376,10 @@ class EnvRun:
             self.warnings.append("the environment file's variables are not applied by conda_env")
         self.channel_auth(desired["channels"])
         if desired["explicit"] is not None:
-            if self.params["spec_file"] and desired["lock_format"] == "explicit":
-                self.lock_file = self.params["spec_file"]
-            else:
-                # the host platform's packages of a conda-lock file, or the given text; its URLs may carry
-                # tokens: readable by this user only
-                if desired["lock_format"] == "conda-lock":
-                    text = explicit_text(desired["explicit"])
-                self.lock_file = write_private(os.path.join(self.module.tmpdir, "condafleet-explicit.txt"), text)
+            # what conda installs: the lock's entries (of a conda-lock file, the host platform's), as an @EXPLICIT
+            # file; their URLs may carry tokens: readable by this user only
+            self.lock_file = write_private(os.path.join(self.module.tmpdir, "condafleet-explicit.txt"),
+                                           explicit_text(desired["explicit"]))
         return desired
 
     def channel_auth(self, channels):
