@@ -69,7 +69,8 @@ def test_every_path_a_guide_names_is_in_the_tarball(members):
 def test_the_example_inventories_ship_and_developer_files_do_not(members):
     for path in ("inventories/lab-gpu-cluster/hosts.yml", "inventories/lab-gpu-cluster/files/research-exp.yml",
                  "inventories/cloud/hosts.yml", "inventories/cloud/README.md", "playbooks/site.yml",
-                 "docs/lab-cluster.md", "meta/runtime.yml"):
+                 "docs/lab-cluster.md", "meta/runtime.yml", "meta/execution-environment.yml",
+                 "meta/ee-requirements.txt", "meta/ee-bindep.txt", "docs/execution-environment.md"):
         assert path in members, path
     leaked = sorted(name for name in members if name.startswith(DEVELOPER_ONLY) or name in ("tests", "scripts"))
     assert not leaked, leaked
