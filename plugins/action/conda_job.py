@@ -32,6 +32,8 @@ ARGUMENT_SPEC = {
     "poll": {"type": "int", "default": 10},
     "cleanup": {"type": "bool", "default": True},
 }
+#: the most seconds between two polls: a job that has ended is seen at most this late
+MAX_POLL_INTERVAL = 5
 #: keys of async_status's own answer, not of the job's result
 _STATUS_KEYS = ("started", "finished", "results_file", "stdout", "stderr", "stdout_lines", "stderr_lines")
 
@@ -67,8 +69,9 @@ class ActionModule(ActionBase):
         status_args = {"jid": args["jid"], "_async_dir": async_dir}
 
         started = time.monotonic()
-        # A converged environment's job ends within a second: poll soon, then less often, up to every O(poll)
-        # seconds, and print a progress line at most every O(poll) seconds.
+        # A converged environment's job ends within a second: poll soon, then less often, up to every
+        # MAX_POLL_INTERVAL seconds (a job is seen ending at most that late), and print a progress line
+        # every O(poll) seconds.
         delay, shown = 0.25, 0.0
         while True:
             status = self._status(dict(status_args, mode="status"), task_vars)
@@ -85,7 +88,7 @@ class ActionModule(ActionBase):
             elif waited - shown >= args["poll"]:
                 display.display("%s on %s: running for %s" % (label, host, elapsed_text(waited)))
                 shown = waited
-            delay = min(delay * 2, args["poll"])
+            delay = min(delay * 2, args["poll"], MAX_POLL_INTERVAL)
             if args["timeout"]:
                 delay = max(0.25, min(delay, args["timeout"] - waited))
             time.sleep(delay)

@@ -13,7 +13,8 @@ version_added: 0.3.0
 description:
   - Waits for a job started with C(async) and C(poll=0) (a long M(condafleet.conda.conda_env) transaction, such as a
     CUDA environment of several gigabytes) by polling it with M(ansible.builtin.async_status), soon after it started
-    (a converged environment's job ends within a second), then less and less often, up to every O(poll) seconds.
+    (a converged environment's job ends within a second), then less and less often, up to every 5 seconds (or
+    O(poll), if less).
   - "Every O(poll) seconds while the job runs it prints which host and which job (O(label), for example the
     environment's name) is running and for how long, for example C(vision on gpu01: running for 12m 05s)."
   - A poll that fails because the connection dropped is tried again on a fresh connection; the job goes on on the host
@@ -46,7 +47,7 @@ options:
     type: int
     default: 3600
   poll:
-    description: The most seconds between two polls, and the seconds between two progress lines.
+    description: Seconds between two progress lines (and the most between two polls, if less than 5).
     type: int
     default: 10
   cleanup:

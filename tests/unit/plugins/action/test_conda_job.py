@@ -86,10 +86,16 @@ def test_a_job_that_has_ended_costs_one_poll_and_one_cleanup(run):
 
 def test_polls_soon_then_less_often_and_prints_every_poll_seconds(run):
     result, calls, printed, sleeps = run([RUNNING] * 9 + [done(changed=False)], poll=10, timeout=0)
-    assert sleeps == [0.5, 1, 2, 4, 8, 10, 10, 10, 10]
-    # polls at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 25.5, 35.5, 45.5 and 55.5 seconds; a line at most every 10
-    assert printed == ["vision on gpu01: running for %ds" % s for s in (15, 25, 35, 45)]
-    assert result["changed"] is False and result["elapsed"] == 55
+    assert sleeps == [0.5, 1, 2, 4, 5, 5, 5, 5, 5]
+    # polls at 0, 0.5, 1.5, 3.5, 7.5, 12.5, 17.5, 22.5, 27.5 and 32.5 seconds; a line at most every 10
+    assert printed == ["vision on gpu01: running for %ds" % s for s in (12, 22)]
+    assert result["changed"] is False and result["elapsed"] == 32
+
+
+def test_a_short_poll_caps_the_interval(run):
+    _result, _calls, printed, sleeps = run([RUNNING] * 5 + [done()], poll=2, timeout=0)
+    assert sleeps == [0.5, 1, 2, 2, 2]
+    assert printed == ["vision on gpu01: running for %ds" % s for s in (3, 5)]
 
 
 def test_the_results_file_names_the_directory_polled(run):
