@@ -59,7 +59,8 @@ class ActionModule(ActionBase):
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
         if args["timeout"] < 0 or args["poll"] < 1:
-            return dict(result, failed=True, msg="timeout must be 0 (no limit) or more, poll 1 or more")
+            return dict(result, failed=True, msg="timeout=%s, poll=%s: timeout must be 0 (no limit) or more, poll 1 "
+                                                 "or more" % (args["timeout"], args["poll"]))
         host = (task_vars or {}).get("inventory_hostname") or self._connection._play_context.remote_addr
         label = args["label"] or args["jid"]
         if args["results_file"]:  # where the job writes: its own $HOME, which may not be the passwd entry's
