@@ -733,6 +733,13 @@ def test_the_role_shows_no_channel_credentials_of_an_environment(
     for proc in (made, failed):
         for secret in auth_server.secrets:
             assert secret not in proc.stdout + proc.stderr
+    # the environments ran as async jobs (conda_env_async_timeout): what their job files hold, or held, is masked
+    for top, _dirs, files in os.walk(os.path.expanduser("~/.ansible_async")):
+        for name in files:
+            with open(os.path.join(top, name), errors="replace") as handle:
+                text = handle.read()
+            for secret in auth_server.secrets:
+                assert secret not in text, name
 
 
 CONDA_LOCK = os.path.join(os.path.dirname(__file__), "..", "unit", "data", "conda-lock", "conda-lock.yml")
