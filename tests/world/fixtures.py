@@ -100,6 +100,8 @@ def world_server(world, tmp_path_factory):
     from server import Server
     # CONDAFLEET_WORLD_TEST_PORT=0 keeps the tests off 8731 (molecule's and the demo's port)
     wanted = int(os.environ.get("CONDAFLEET_WORLD_TEST_PORT", _installer.DEFAULT_PORT))
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") != "gw0":
+        wanted = 0  # under pytest-xdist only the first worker tries the default port
     port = wanted if wanted and _port_free(wanted) else 0
     log = str(tmp_path_factory.mktemp("world-server") / "access.log")
     with Server(world.root, port=port, log_path=log) as srv:

@@ -12,6 +12,7 @@ import yaml
 from ansible.module_utils import basic
 from core_compat import patch_module_args
 
+from ansible_collections.condafleet.conda.plugins.module_utils import _config_run as config_run
 from ansible_collections.condafleet.conda.plugins.modules import conda_config
 
 TOS_RECORD = "conda-anaconda-tos-0.2.2-py_0.json"
@@ -220,7 +221,7 @@ def test_global_user_and_path_scopes(run, tmp_path, monkeypatch):
     result = run({"scope": "path", "path": str(target), "user": "root"})
     assert result["failed"] and "scope=user" in result["msg"]
     site = tmp_path / "etc-conda" / ".condarc"
-    monkeypatch.setattr(conda_config, "GLOBAL_CONDARC", str(site))
+    monkeypatch.setattr(config_run, "GLOBAL_CONDARC", str(site))
     result = run({"scope": "global", "settings": {"envs_dirs": ["/srv/envs"]}})
     assert result["path"] == str(site) and site.read_text() == "envs_dirs:\n  - /srv/envs\n"
 

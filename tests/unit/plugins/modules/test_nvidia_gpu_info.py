@@ -14,6 +14,7 @@ from ansible.module_utils.common import warnings as common_warnings
 from core_compat import module_utils_internal, no_warnings, patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.filter.torch_build import choose_torch_build
+from ansible_collections.condafleet.conda.plugins.module_utils import _gpu as gpu
 from ansible_collections.condafleet.conda.plugins.modules import nvidia_gpu_info
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "nvidia")
@@ -114,7 +115,7 @@ def run(capsys, monkeypatch):
 @pytest.fixture
 def no_smi_on_path(monkeypatch, tmp_path):
     """PATH without nvidia-smi (skips where the host has one in the places get_bin_path always looks)."""
-    extra = ["/sbin", "/usr/sbin", "/usr/local/sbin"] + nvidia_gpu_info.SMI_EXTRA_DIRS
+    extra = ["/sbin", "/usr/sbin", "/usr/local/sbin"] + gpu.SMI_EXTRA_DIRS
     if shutil.which("nvidia-smi", path=os.pathsep.join(extra)):
         pytest.skip("this host has an nvidia-smi outside PATH")
     empty = tmp_path / "empty-bin"

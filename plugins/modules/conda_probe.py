@@ -1,0 +1,441 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to condafleet.conda
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: conda_probe
+short_description: Tell, in one round trip and from disk alone, which conda steps of a host are not converged
+version_added: 0.3.0
+description:
+  - Takes the whole desired conda state of a host, the installation (O(install)), its C(.condarc) (O(config)), files
+    such as the system-wide shell setup (O(files)) and the environments (O(environments)), and returns which of
+    them are converged, without changing anything and without starting a solver.
+  - Each step is decided by the run of the module that converges it (M(condafleet.conda.conda_install),
+    M(condafleet.conda.conda_config), M(condafleet.conda.conda_env)) in check mode, with the same options. A step is
+    converged when that module would report C(changed=false). The decision reads C(conda-meta), C(.condarc) and
+    the files; a check that would need a program (a solver's dry run, conda's own YAML reader) or a download stops
+    there and the step is reported not converged, so that the module itself runs.
+  - A step whose module would fail (bad input, a refusal) is reported not converged too; running the module gives
+    its message.
+  - When an environment is CUDA-managed (C(cuda) not V(none)), it also detects the host's NVIDIA GPUs as
+    M(condafleet.conda.nvidia_gpu_info) does and chooses the PyTorch build as the
+    P(condafleet.conda.conda_env_args#filter) filter does, from the same facts, which it returns in RV(gpu).
+  - The C(condafleet.conda.conda) role runs it first and then only the steps that are not converged, so that a
+    converged host costs one module round trip.
+author:
+  - condafleet.conda contributors (@condafleet)
+extends_documentation_fragment:
+  - condafleet.conda.attributes.info_module
+  - condafleet.conda.installation
+options:
+  install:
+    description:
+      - The options of M(condafleet.conda.conda_install) for the installation at O(prefix) (its own O(prefix)
+        included); V(null) leaves the installation out.
+      - An option whose value is V(null) takes the module's default.
+    type: dict
+  config:
+    description:
+      - The options of M(condafleet.conda.conda_config) for the C(.condarc) to check; V(null) leaves it out.
+      - An option whose value is V(null) takes the module's default.
+    type: dict
+  files:
+    description:
+      - Files and directories that must be as given, for example the role's system-wide shell setup.
+      - The answer for all of them together is RV(files).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: path
+        required: true
+      state:
+        description:
+          - V(file), a file with O(files[].content); V(directory), a directory; V(absent), no file there.
+          - With V(absent) and O(files[].marker), only a file whose first line is the marker counts; another file
+            there is not the role's and is converged as it is.
+        type: str
+        choices: [file, directory, absent]
+        default: file
+      content:
+        description: The whole text of the file (V(file)).
+        type: str
+      marker:
+        description: The first line by which a file is recognised as the one to remove (V(absent)).
+        type: str
+      owner:
+        description: Owner's name; not compared when not given.
+        type: str
+      group:
+        description: Group's name; not compared when not given.
+        type: str
+      mode:
+        description: Octal permissions such as V('0644'); not compared when not given.
+        type: str
+  environments:
+    description:
+      - The environment entries as the C(condafleet.conda.conda) role's C(conda_environments) holds them. Each is turned
+        into M(condafleet.conda.conda_env) options by the P(condafleet.conda.conda_env_args#filter) filter's rules, with
+        O(channels), O(mirror_url), O(pytorch_style), O(pytorch_supported_cuda), O(cuda_override) and
+        O(proxy_environment) as that filter's options and the GPU facts read here.
+    type: list
+    elements: dict
+    default: []
+  spec_files:
+    description:
+      - The text of each entry's C(lock) or C(file), by the path the entry names (read on the controller), passed to
+        M(condafleet.conda.conda_env) as its O(condafleet.conda.conda_env#module:spec_content).
+    type: dict
+    default: {}
+  channels:
+    description: The installation's channels (the filter's O(condafleet.conda.conda_env_args#filter:channels)).
+    type: list
+    elements: str
+    default: [conda-forge]
+  mirror_url:
+    description: The channel mirror (the filter's O(condafleet.conda.conda_env_args#filter:mirror_url)).
+    type: str
+  pytorch_style:
+    description: The PyTorch build style (the filter's O(condafleet.conda.conda_env_args#filter:style)).
+    type: str
+    choices: [conda-forge, pytorch]
+    default: conda-forge
+  pytorch_supported_cuda:
+    description: The CUDA versions to choose from (the filter's O(condafleet.conda.conda_env_args#filter:supported_cuda)).
+    type: list
+    elements: str
+  cuda_override:
+    description: Set C(CONDA_OVERRIDE_CUDA) (the filter's O(condafleet.conda.conda_env_args#filter:override_cuda)).
+    type: bool
+    default: false
+  proxy_environment:
+    description: Proxy variables for conda and pip (the filter's O(condafleet.conda.conda_env_args#filter:proxy_environment)).
+    type: dict
+    default: {}
+  umask:
+    description: The O(condafleet.conda.conda_env#module:umask) of every environment.
+    type: str
+    default: "0022"
+  unlisted:
+    description:
+      - Also list the named environments under C(<prefix>/envs) that O(environments) does not name (RV(unlisted)),
+        as the role removes them with C(conda_remove_unlisted_environments).
+    type: bool
+    default: false
+notes:
+  - The invocation it returns names only O(prefix), as the other options may hold credentials.
+seealso:
+  - module: condafleet.conda.conda_install
+  - module: condafleet.conda.conda_config
+  - module: condafleet.conda.conda_env
+  - module: condafleet.conda.nvidia_gpu_info
+  - plugin: condafleet.conda.conda_env_args
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: What of this host is not converged?
+  condafleet.conda.conda_probe:
+    prefix: /opt/conda
+    install:
+      prefix: /opt/conda
+      distribution: miniforge
+      version: latest
+    config:
+      prefix: /opt/conda
+      channels: [conda-forge]
+      auto_activate: false
+    environments:
+      - name: finance
+        python: "3.9"
+        packages: [pandas]
+      - name: vision
+        python: "3.11"
+        packages: [pytorch]
+        cuda: auto
+  register: probe
+
+- name: Converge only the environments that are not
+  ansible.builtin.debug:
+    msg: "{{ probe.environments | rejectattr('converged') | map(attribute='name') | list }}"
+"""
+
+RETURN = r"""
+converged:
+  description: Whether every step asked about is converged and no environment is listed in RV(unlisted).
+  returned: always
+  type: bool
+  sample: false
+installed:
+  description: Whether O(prefix) holds a conda installation now (C(bin/conda) is there).
+  returned: always
+  type: bool
+  sample: true
+install:
+  description: The answer for O(install); V(null) without it.
+  returned: always
+  type: dict
+  contains:
+    converged:
+      description: Whether M(condafleet.conda.conda_install) would change nothing.
+      type: bool
+    reason:
+      description: Why, in a few words.
+      type: str
+      sample: would change
+config:
+  description: The answer for O(config), as RV(install); V(null) without it.
+  returned: always
+  type: dict
+  contains:
+    converged:
+      description: Whether M(condafleet.conda.conda_config) would change nothing.
+      type: bool
+    reason:
+      description: Why, in a few words.
+      type: str
+files:
+  description: The answer for O(files), all of them together.
+  returned: always
+  type: dict
+  contains:
+    converged:
+      description: Whether every file is as given.
+      type: bool
+    reason:
+      description: The first path that is not, and how; V(converged) otherwise.
+      type: str
+      sample: /etc/profile.d/conda.sh differs
+environments:
+  description: One answer per entry of O(environments), in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The environment's name.
+      type: str
+      sample: vision
+    converged:
+      description: Whether M(condafleet.conda.conda_env) would change nothing.
+      type: bool
+    reason:
+      description: Why, in a few words.
+      type: str
+pending:
+  description: The positions (from 0) in O(environments) of those that are not converged.
+  returned: always
+  type: list
+  elements: int
+  sample: [1]
+unlisted:
+  description: With O(unlisted), the named environments under C(<prefix>/envs) that O(environments) does not name.
+  returned: always
+  type: list
+  elements: str
+  sample: [old-project]
+gpu:
+  description:
+    - The facts M(condafleet.conda.nvidia_gpu_info) returns (C(has_nvidia_gpu), C(driver_version), C(cuda_driver_max),
+      C(gpus), ...), read when an entry of O(environments) is CUDA-managed; V({}) otherwise.
+  returned: always
+  type: dict
+  sample:
+    has_nvidia_gpu: true
+    driver_version: "550.54.15"
+    cuda_driver_max: "12.4"
+"""
+
+import grp
+import os
+import pwd
+
+from ansible_collections.condafleet.conda.plugins.module_utils import _step as step
+from ansible_collections.condafleet.conda.plugins.module_utils._config_run import SPEC as CONFIG_SPEC
+from ansible_collections.condafleet.conda.plugins.module_utils._config_run import run as config_run
+from ansible_collections.condafleet.conda.plugins.module_utils._env_args import EnvArgsError, conda_env_args
+from ansible_collections.condafleet.conda.plugins.module_utils._env_run import SPEC as ENV_SPEC
+from ansible_collections.condafleet.conda.plugins.module_utils._env_run import run as env_run
+from ansible_collections.condafleet.conda.plugins.module_utils._environments import environments, incomplete_environments
+from ansible_collections.condafleet.conda.plugins.module_utils._gpu import detect
+from ansible_collections.condafleet.conda.plugins.module_utils._install_run import SPEC as INSTALL_SPEC
+from ansible_collections.condafleet.conda.plugins.module_utils._install_run import run as install_run
+from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
+from ansible_collections.condafleet.conda.plugins.module_utils._torch import TorchBuildError
+
+CONVERGED = {"converged": True, "reason": "converged"}
+
+
+class ProbeModule(MaskedModule):
+    """The probe's AnsibleModule: its invocation names the prefix only, and nothing of it is logged on the host."""
+
+    def _invocation(self):
+        return {"module_args": {"prefix": self.params["prefix"]}}
+
+
+def given(options):
+    """``options`` without the ones set to ``null``, which take the module's default (as an omitted option)."""
+    return dict((key, value) for key, value in (options or {}).items() if value is not None)
+
+
+def first_line(text):
+    return text.split("\n", 1)[0].strip()
+
+
+def file_state(entry):
+    """``None`` when the path is as ``entry`` says, else why not (pure but for reading the path)."""
+    path = entry["path"]
+    try:
+        st = os.lstat(path)
+    except OSError:
+        st = None
+    if entry["state"] == "absent":
+        if st is None or entry["marker"] is None:
+            return None if st is None else "%s exists" % path
+        try:
+            with open(path, "r", encoding="utf-8", errors="replace") as handle:
+                return "%s is to be removed" % path if first_line(handle.read(4096)) == entry["marker"].strip() else None
+        except OSError:
+            return None  # not readable as the role's file: not the role's to remove
+    if st is None:
+        return "%s is missing" % path
+    if entry["state"] == "directory":
+        if not os.path.isdir(path):
+            return "%s is not a directory" % path
+    else:
+        if not os.path.isfile(path) or os.path.islink(path):
+            return "%s is not a plain file" % path
+        try:
+            with open(path, "rb") as handle:
+                if handle.read() != (entry["content"] or "").encode("utf-8"):
+                    return "%s differs" % path
+        except OSError:
+            return "%s is not readable" % path
+    if entry["owner"] and _name(pwd.getpwuid, st.st_uid) != entry["owner"]:
+        return "%s is not owned by %s" % (path, entry["owner"])
+    if entry["group"] and _name(grp.getgrgid, st.st_gid) != entry["group"]:
+        return "%s is not in group %s" % (path, entry["group"])
+    if entry["mode"] and (st.st_mode & 0o7777) != int(entry["mode"], 8):
+        return "%s does not have mode %s" % (path, entry["mode"])
+    return None
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def files_verdict(entries):
+    for entry in entries:
+        why = file_state(entry)
+        if why:
+            return {"converged": False, "reason": why}
+    return dict(CONVERGED)
+
+
+def unlisted_environments(prefix, listed):
+    """Named environments under ``<prefix>/envs`` (complete or half-made) that ``listed`` does not name."""
+    envs_dir = os.path.join(os.path.normpath(prefix), "envs") + os.sep
+    found = [env for env in environments(prefix) if not env["base"] and env["name"]]
+    found += [{"name": os.path.basename(path), "prefix": path} for path in incomplete_environments(prefix)]
+    names = []
+    for env in found:
+        if env["name"] not in listed and env["prefix"].startswith(envs_dir) and env["name"] not in names:
+            names.append(env["name"])
+    return names
+
+
+def check_files(module):
+    for entry in module.params["files"]:
+        if not os.path.isabs(entry["path"]):
+            module.fail_json(msg="files: path must be absolute, got %r" % entry["path"])
+        if entry["mode"]:
+            try:
+                int(entry["mode"], 8)
+            except ValueError:
+                module.fail_json(msg="files: mode of %s must be octal such as '0644', got %r" % (entry["path"], entry["mode"]))
+        if entry["state"] == "file" and entry["content"] is None:
+            module.fail_json(msg="files: %s has state=file and no content" % entry["path"])
+
+
+def main():
+    module = ProbeModule(
+        argument_spec=dict(
+            prefix=dict(type="path", default="/opt/conda"),
+            install=dict(type="dict"),
+            config=dict(type="dict"),
+            files=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                state=dict(type="str", default="file", choices=["file", "directory", "absent"]),
+                content=dict(type="str"),
+                marker=dict(type="str"),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="str"),
+            )),
+            environments=dict(type="list", elements="dict", default=[]),
+            spec_files=dict(type="dict", default={}),
+            channels=dict(type="list", elements="str", default=["conda-forge"]),
+            mirror_url=dict(type="str"),
+            pytorch_style=dict(type="str", default="conda-forge", choices=["conda-forge", "pytorch"]),
+            pytorch_supported_cuda=dict(type="list", elements="str"),
+            cuda_override=dict(type="bool", default=False),
+            proxy_environment=dict(type="dict", default={}),
+            umask=dict(type="str", default="0022"),
+            unlisted=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+        no_log=True,  # nothing of the options in the host's log: they may hold credentials
+    )
+    p = module.params
+    if not os.path.isabs(p["prefix"]):
+        module.fail_json(msg="prefix must be an absolute path, got %r" % p["prefix"])
+    prefix = os.path.normpath(p["prefix"])
+    check_files(module)
+
+    # The environments' specs first: an entry the role cannot use fails here, before any step runs.
+    cuda_managed = any(str((entry or {}).get("cuda") or "none").lower() != "none" and (entry or {}).get("state") != "absent"
+                       for entry in p["environments"] if isinstance(entry, dict))
+    gpu = detect(module) if cuda_managed else {}
+    try:
+        specs = conda_env_args(p["environments"], prefix=prefix, channels=p["channels"], gpu_info=gpu,
+                               style=p["pytorch_style"], supported_cuda=p["pytorch_supported_cuda"],
+                               override_cuda=p["cuda_override"], proxy_environment=p["proxy_environment"],
+                               mirror_url=p["mirror_url"])
+    except (EnvArgsError, TorchBuildError) as exc:
+        module.fail_json(msg=str(exc))
+
+    result = dict(changed=False, installed=os.access(os.path.join(prefix, "bin", "conda"), os.X_OK), gpu=gpu,
+                  install=None, config=None)
+    if p["install"] is not None:
+        result["install"] = step.check(module, INSTALL_SPEC, install_run, given(p["install"]))
+    if p["config"] is not None:
+        result["config"] = step.check(module, CONFIG_SPEC, config_run, given(p["config"]))
+    result["files"] = files_verdict(p["files"])
+    answers = []
+    for spec in specs:
+        params = dict(spec["args"], umask=p["umask"])
+        if spec["spec_path"]:
+            if spec["spec_path"] not in p["spec_files"]:
+                answers.append({"name": spec["name"], "converged": False, "reason": "its file was not read"})
+                continue
+            params["spec_content"] = p["spec_files"][spec["spec_path"]]
+        answers.append(dict(step.check(module, ENV_SPEC, env_run, params), name=spec["name"]))
+    result["environments"] = answers
+    result["pending"] = [index for index, answer in enumerate(answers) if not answer["converged"]]
+    result["unlisted"] = unlisted_environments(prefix, [spec["name"] for spec in specs]) if p["unlisted"] else []
+    steps = [result["install"], result["config"], result["files"]] + answers
+    result["converged"] = all(s["converged"] for s in steps if s is not None) and not result["unlisted"]
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
