@@ -134,11 +134,17 @@ def test_role_on_a_converged_host_runs_one_module(ansible_playbook, conda_base, 
     play.write_text("- name: The conda role\n  hosts: localhost\n  gather_facts: false\n  roles:\n"
                     "    - role: condafleet.conda.conda\n")
     role_vars = tmp_path / "vars.json"
-    role_vars.write_text(json.dumps({
+    settings = {
         "conda_prefix": conda_base, "ansible_become": False, "conda_distribution": "miniconda",
         "conda_installer_allow_unverified": True, "conda_remove_unlisted_environments": True,
         "conda_environments": [{"name": "finance", "python": "3.11", "packages": ["pandas"]},
-                               {"name": "webdev", "python": "3.12"}]}))
+                               {"name": "webdev", "python": "3.12"}]}
+    if os.geteuid() == 0:  # the system shell files too (root's), in a temporary directory instead of /etc
+        etc = tmp_path / "etc"
+        (etc / "profile.d").mkdir(parents=True)
+        settings.update(conda_system_shell_init=True, conda_system_shells=["bash", "fish"], __conda_system_shell_files={
+            "bash": str(etc / "profile.d" / "conda.sh"), "fish": str(etc / "fish" / "conf.d" / "conda.fish")})
+    role_vars.write_text(json.dumps(settings))
 
     def run(name):
         remote = tmp_path / ("remote-" + name)
@@ -152,6 +158,8 @@ def test_role_on_a_converged_host_runs_one_module(ansible_playbook, conda_base, 
 
     changed, modules, out = run("first")
     assert changed >= 2 and modules.count("conda_env") == 2, out
+    for path in settings.get("__conda_system_shell_files", {}).values():
+        assert os.path.isfile(path), out
     changed, modules, out = run("second")
     assert changed == 0 and modules == ["conda_probe"], (modules, out)
     # the probe's answer is what it was asked: one environment drifts, only that one is converged again
