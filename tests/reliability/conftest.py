@@ -167,6 +167,24 @@ def subprocess_chmod(path, how):
     subprocess.run(["chmod", "-R", how, path], check=False)
 
 
+def pytest_sessionfinish(session):
+    """On a pytest-xdist worker: hand this worker's figures to the controller, which prints the session's."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability"] = json.dumps({"figures": harness.FIGURES, "details": harness.DETAILS})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):  # pylint: disable=unused-argument
+    """On the pytest-xdist controller: add up the figures of a worker that has finished."""
+    data = getattr(node, "workeroutput", {}).get("reliability")
+    if data:
+        got = json.loads(data)
+        for key, value in got["figures"].items():
+            harness.FIGURES[key] += value
+        harness.DETAILS.extend(got["details"])
+
+
 def pytest_terminal_summary(terminalreporter):
     figures = harness.FIGURES
     if not figures["cases"]:
