@@ -73,6 +73,12 @@ def fill_defaults(entry, index=0):
     return env
 
 
+def needs_gpu(environments):
+    """Whether an entry's spec depends on the host's GPU (CUDA-managed and not absent); bad entries raise."""
+    entries = [fill_defaults(entry, index) for index, entry in enumerate(environments or [])]
+    return any(env["cuda"] != "none" and env["state"] != "absent" for env in entries)
+
+
 def merge_channels(torch_channels, channels, override_channels, installation_channels, mirror_url=None):
     """The entry's channels as given; the build's channel names only when the user configured no channel at all.
 

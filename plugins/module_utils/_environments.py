@@ -166,6 +166,14 @@ def environments(base_prefix, home=None):
     return found
 
 
+def all_environments(base_prefix):
+    """The installation's environments (``complete``), then the half-made ones in its ``envs`` (``complete: false``)."""
+    envs = [dict(env, complete=True) for env in environments(base_prefix)]
+    envs += [{"name": os.path.basename(path), "prefix": path, "base": False, "complete": False}
+             for path in incomplete_environments(base_prefix)]
+    return envs
+
+
 def resolve_target(base_prefix, name, path):
     """Where the environment O(name) or O(path) is, or would be created: ``(prefix, is_base)``.
 

@@ -134,7 +134,7 @@ comparison:
 import os
 
 from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
-    environment_state, environments, incomplete_environments, resolve_target)
+    all_environments, environment_state, resolve_target)
 from ansible_collections.condafleet.conda.plugins.module_utils._history import read_history_specs
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions, pip_dists
@@ -159,14 +159,6 @@ def describe(env, include_packages):
     out["pip_packages"] = [{"name": n, "version": v} for n, v in sorted(pip_dists(env["prefix"]).items())]
     out["requested_specs"] = read_history_specs(env["prefix"], [r["name"] for r in records])
     return out
-
-
-def all_environments(base):
-    """The installation's environments (``complete``), then the half-made ones in its ``envs`` (``complete: false``)."""
-    envs = [dict(env, complete=True) for env in environments(base)]
-    envs += [{"name": os.path.basename(path), "prefix": path, "base": False, "complete": False}
-             for path in incomplete_environments(base)]
-    return envs
 
 
 def select(envs, params):

@@ -259,10 +259,10 @@ import pwd
 from ansible_collections.condafleet.conda.plugins.module_utils import _step as step
 from ansible_collections.condafleet.conda.plugins.module_utils._config_run import SPEC as CONFIG_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._config_run import run as config_run
-from ansible_collections.condafleet.conda.plugins.module_utils._env_args import EnvArgsError, conda_env_args
+from ansible_collections.condafleet.conda.plugins.module_utils._env_args import EnvArgsError, conda_env_args, needs_gpu
 from ansible_collections.condafleet.conda.plugins.module_utils._env_run import SPEC as ENV_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._env_run import run as env_run
-from ansible_collections.condafleet.conda.plugins.module_utils._environments import environments, incomplete_environments
+from ansible_collections.condafleet.conda.plugins.module_utils._environments import all_environments
 from ansible_collections.condafleet.conda.plugins.module_utils._gpu import detect
 from ansible_collections.condafleet.conda.plugins.module_utils._install_run import SPEC as INSTALL_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._install_run import run as install_run
@@ -342,15 +342,11 @@ def files_verdict(entries):
 
 
 def unlisted_environments(prefix, listed):
-    """Named environments under ``<prefix>/envs`` (complete or half-made) that ``listed`` does not name."""
+    """Named environments under ``<prefix>/envs`` (complete or half-made) that ``listed`` does not name, as
+    the role's unlisted.yml selects them from conda_env_info's list."""
     envs_dir = os.path.join(os.path.normpath(prefix), "envs") + os.sep
-    found = [env for env in environments(prefix) if not env["base"] and env["name"]]
-    found += [{"name": os.path.basename(path), "prefix": path} for path in incomplete_environments(prefix)]
-    names = []
-    for env in found:
-        if env["name"] not in listed and env["prefix"].startswith(envs_dir) and env["name"] not in names:
-            names.append(env["name"])
-    return names
+    return [env["name"] for env in all_environments(prefix)
+            if not env["base"] and env["name"] and env["name"] not in listed and env["prefix"].startswith(envs_dir)]
 
 
 def check_files(module):
@@ -402,10 +398,8 @@ def main():
     check_files(module)
 
     # The environments' specs first: an entry the role cannot use fails here, before any step runs.
-    cuda_managed = any(str((entry or {}).get("cuda") or "none").lower() != "none" and (entry or {}).get("state") != "absent"
-                       for entry in p["environments"] if isinstance(entry, dict))
-    gpu = detect(module) if cuda_managed else {}
     try:
+        gpu = detect(module) if needs_gpu(p["environments"]) else {}
         specs = conda_env_args(p["environments"], prefix=prefix, channels=p["channels"], gpu_info=gpu,
                                style=p["pytorch_style"], supported_cuda=p["pytorch_supported_cuda"],
                                override_cuda=p["cuda_override"], proxy_environment=p["proxy_environment"],
