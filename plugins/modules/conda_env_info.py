@@ -38,6 +38,15 @@ options:
     description: Return the package list of each environment (can be long).
     type: bool
     default: true
+  explicit:
+    description:
+      - Also return each environment as an C(@EXPLICIT) lock file (RV(environments[].explicit)), from its
+        C(conda-meta) records, as C(conda list --explicit --md5) writes it but without running conda.
+      - The C(condafleet.conda.conda) role keeps it on the controller as the fleet lock of an environment
+        (C(conda_env_solve=fleet)).
+    type: bool
+    default: false
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -92,6 +101,14 @@ environments:
     requested_specs:
       description: The specs the user asked for, from C(conda-meta/history), by package name.
       type: dict
+    explicit:
+      description:
+        - With O(explicit), the C(@EXPLICIT) lock of the environment, one C(URL#MD5) line per package, each after the
+          packages it depends on (the order conda links an explicit file in).
+        - The URLs carry no credentials (no user information, no C(/t/<token>) part).
+      type: str
+      returned: when O(explicit) is true
+      version_added: 0.3.0
   sample:
     - name: vision
       prefix: /opt/conda/envs/vision
@@ -135,6 +152,7 @@ import os
 
 from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
     all_environments, environment_state, resolve_target)
+from ansible_collections.condafleet.conda.plugins.module_utils._fleet_lock import LockError, lock_text
 from ansible_collections.condafleet.conda.plugins.module_utils._history import read_history_specs
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
 from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions, pip_dists
@@ -150,9 +168,11 @@ from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
 )
 
 
-def describe(env, include_packages):
+def describe(env, include_packages, explicit=False):
     records = conda_meta_records(env["prefix"])
     out = dict(env)
+    if explicit:
+        out["explicit"] = lock_text(records)
     out["python_version"] = python_version(records)
     if include_packages:
         out["packages"] = [package_of(r) for r in records]
@@ -179,6 +199,7 @@ def main():
             name=dict(type="str"),
             path=dict(type="path"),
             include_packages=dict(type="bool", default=True),
+            explicit=dict(type="bool", default=False),
             python=dict(type="str"),
             packages=dict(type="list", elements="str", default=[]),
             pip=dict(type="list", elements="str", default=[]),
@@ -202,7 +223,10 @@ def main():
     if selected:
         envs = select(envs, params)
         result["exists"] = bool(envs)
-    result["environments"] = [describe(env, params["include_packages"]) for env in envs]
+    try:
+        result["environments"] = [describe(env, params["include_packages"], params["explicit"]) for env in envs]
+    except LockError as exc:
+        module.fail_json(msg=str(exc), **result)
 
     has_spec = params["python"] or params["packages"] or params["pip"] or params["spec_file"] or \
         params["spec_content"] is not None

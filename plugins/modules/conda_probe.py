@@ -122,6 +122,18 @@ options:
     description: The O(condafleet.conda.conda_env#module:umask) of every environment.
     type: str
     default: "0022"
+  locks:
+    description:
+      - Fleet locks (the role's C(conda_env_solve=fleet)), by file name, as the controller keeps them in
+        C(conda_env_lock_dir), each an C(@EXPLICIT) file named C(<name>.<subdir>.<key>.lock).
+      - When given, each environment that can be locked (not V(absent), no pip requirements, not already a lock file)
+        gets its class key (RV(environments[].lock)), from the platform, the entry as derived here (the PyTorch build
+        chosen from this host's GPU included), its spec file and the installation's channels. When a lock of that key
+        is given and the entry's state is not V(latest), the environment is checked against the lock (its packages
+        must be exactly the lock's builds). Without it (a new class, or V(latest)), the environment is not converged;
+        the role solves it on one host of the class and installs the result on the others.
+      - Not given (the default), every environment is checked against its spec.
+    type: dict
   unlisted:
     description:
       - Also list the named environments under C(<prefix>/envs) that O(environments) does not name (RV(unlisted)),
@@ -228,6 +240,26 @@ environments:
     reason:
       description: Why, in a few words.
       type: str
+    lock:
+      description:
+        - With O(locks), the environment's fleet lock; V(null) when it is solved on each host (absent, pip
+          requirements, a lock file of its own) or without O(locks).
+      type: dict
+      contains:
+        file:
+          description: The lock's file name, C(<name>.<subdir>.<key>.lock).
+          type: str
+          sample: vision.linux-64.5f0c2a9d41b7e3c8.lock
+        subdir:
+          description: The conda platform of this host.
+          type: str
+          sample: linux-64
+        key:
+          description: The class key (16 hex digits).
+          type: str
+        locked:
+          description: Whether O(locks) held that lock and the environment was checked against it.
+          type: bool
 pending:
   description: The positions (from 0) in O(environments) of those that are not converged.
   returned: always
@@ -263,6 +295,8 @@ from ansible_collections.condafleet.conda.plugins.module_utils._env_args import 
 from ansible_collections.condafleet.conda.plugins.module_utils._env_run import SPEC as ENV_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._env_run import run as env_run
 from ansible_collections.condafleet.conda.plugins.module_utils._environments import all_environments
+from ansible_collections.condafleet.conda.plugins.module_utils._envspec import host_subdir
+from ansible_collections.condafleet.conda.plugins.module_utils._fleet_lock import lock_file_name, lock_key, lockable
 from ansible_collections.condafleet.conda.plugins.module_utils._gpu import detect
 from ansible_collections.condafleet.conda.plugins.module_utils._install_run import SPEC as INSTALL_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._install_run import run as install_run
@@ -362,6 +396,23 @@ def check_files(module):
             module.fail_json(msg="files: %s has state=file and no content" % entry["path"])
 
 
+def fleet_lock(p, params):
+    """The environment's fleet lock answer (``None`` without ``locks`` or when it is solved on each host)."""
+    if p["locks"] is None or not lockable(params, params.get("spec_content")):
+        return None
+    subdir = host_subdir(os.uname().machine, dict(os.environ, **params["environment"]))
+    key = lock_key(params, params.get("spec_content"), subdir, p["channels"], p["mirror_url"])
+    name = lock_file_name(params["name"], subdir, key)
+    return {"file": name, "subdir": subdir, "key": key,
+            "locked": name in p["locks"] and params["state"] != "latest"}
+
+
+def locked_params(params, text):
+    """conda_env's options that install exactly the lock's builds: the lock is the whole environment."""
+    return {"name": params["name"], "prefix": params["prefix"], "state": "present", "spec_content": text,
+            "prune": True, "environment": params["environment"], "umask": params["umask"]}
+
+
 def main():
     module = ProbeModule(
         argument_spec=dict(
@@ -386,6 +437,7 @@ def main():
             cuda_override=dict(type="bool", default=False),
             proxy_environment=dict(type="dict", default={}),
             umask=dict(type="str", default="0022"),
+            locks=dict(type="dict"),
             unlisted=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -419,10 +471,18 @@ def main():
         params = dict(spec["args"], umask=p["umask"])
         if spec["spec_path"]:
             if spec["spec_path"] not in p["spec_files"]:
-                answers.append({"name": spec["name"], "converged": False, "reason": "its file was not read"})
+                answers.append({"name": spec["name"], "converged": False, "reason": "its file was not read",
+                                "lock": None})
                 continue
             params["spec_content"] = p["spec_files"][spec["spec_path"]]
-        answers.append(dict(step.check(module, ENV_SPEC, env_run, params), name=spec["name"]))
+        lock = fleet_lock(p, params)
+        if lock and lock["locked"]:
+            params = locked_params(params, p["locks"][lock["file"]])
+        answer = dict(step.check(module, ENV_SPEC, env_run, params), name=spec["name"], lock=lock)
+        if lock and not lock["locked"] and answer["converged"]:
+            # its class has no lock yet: one of its hosts writes it, the others install it
+            answer.update(converged=False, reason="no fleet lock of its class yet")
+        answers.append(answer)
     result["environments"] = answers
     result["pending"] = [index for index, answer in enumerate(answers) if not answer["converged"]]
     result["unlisted"] = unlisted_environments(prefix, [spec["name"] for spec in specs]) if p["unlisted"] else []

@@ -1,0 +1,144 @@
+# Copyright: contributors to condafleet.conda
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fleet locks (conda_env_solve=fleet): an environment solved once per class of host, the others install its lock.
+
+Three hosts of one class (local connections, each with its own installation of the world's Miniforge, as three
+machines would have) converge one environment. The real conda solves once, on the first host; the lock lands on
+the controller; the two others install it with ``--file`` (no solver) and get the same builds, to the byte of
+each package's record. A second run changes nothing and writes nothing; a changed spec makes a new lock, solved
+once again; check mode predicts without writing a lock.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+
+import pytest
+
+from fixtures import install_base  # pylint: disable=import-error
+
+pytestmark = [pytest.mark.world, pytest.mark.slow]
+
+HOSTS = ("h1", "h2", "h3")
+RECAP = r"^%s\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)\b"
+
+
+def recap(host, out):
+    match = re.search(RECAP % re.escape(host), out, re.M)
+    assert match, out
+    return int(match.group(1)), int(match.group(2))
+
+
+def creates(prefix, name):
+    """The ``conda create`` command lines of the environment's history."""
+    with open(os.path.join(prefix, "envs", name, "conda-meta", "history"), encoding="utf-8") as handle:
+        return [line for line in handle.read().splitlines() if line.startswith("# cmd:") and " create " in line]
+
+
+def builds(prefix, name):
+    """Each package of the environment as name-version-build, with the URL and MD5 its record holds."""
+    meta = os.path.join(prefix, "envs", name, "conda-meta")
+    out = {}
+    for path in glob.glob(os.path.join(meta, "*.json")):
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+        out[os.path.basename(path)] = (record["url"], record["md5"])
+    return out
+
+
+@pytest.fixture
+def fleet(world, world_server, tmp_path, conda_home):
+    """Three installations, an inventory of three local hosts (one per installation) and a lock directory."""
+    prefixes = {}
+    for host in HOSTS:
+        prefixes[host] = str(tmp_path / host / "conda")
+        install_base(world.installer("Miniforge3"), prefixes[host], world_server.url)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {
+        host: {"ansible_connection": "local", "conda_prefix": prefixes[host]} for host in HOSTS}}}))
+    return prefixes, inventory, tmp_path / "locks"
+
+
+def write_play(path, lock_dir, environments):
+    path.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "roles": [{
+        "role": "condafleet.conda.conda",
+        "vars": {"conda_environments": environments, "conda_env_solve": "fleet",
+                 "conda_env_lock_dir": str(lock_dir), "conda_env_async_timeout": 0}}]}]))
+
+
+def test_one_solve_per_class_the_others_install_its_lock(fleet, tmp_path, ansible_playbook, world_server):
+    prefixes, inventory, lock_dir = fleet
+    play = tmp_path / "play.yml"
+    write_play(play, lock_dir, [{"name": "quick", "python": "3.11", "packages": ["numpy"]}])
+    args = ["-i", str(inventory), str(play), "--tags", "conda_environments", "--diff"]
+
+    check = ansible_playbook(args + ["--check"], tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert not lock_dir.exists() and not any(os.path.exists(os.path.join(p, "envs", "quick")) for p in prefixes.values())
+
+    first = ansible_playbook(args, tmp_path)
+    out = first.stdout + first.stderr
+    assert first.returncode == 0, out
+    # the solver: its environment, the lock directory and the lock (on the controller); the others their environment
+    assert recap("h1", first.stdout) == (3, 0), out
+    for host in ("h2", "h3"):
+        assert recap(host, first.stdout) == (1, 0), out
+    locks = sorted(os.listdir(lock_dir))
+    assert len(locks) == 1 and re.match(r"^quick\.linux-[a-z0-9]+\.[0-9a-f]{16}\.lock$", locks[0]), locks
+    lock = (lock_dir / locks[0]).read_text()
+    assert "solved on h1" in lock and "@EXPLICIT" in lock, lock
+
+    # the solver: the first host of the play, from the specs; the others from the lock, with no solver
+    assert len(creates(prefixes["h1"], "quick")) == 1 and "--file" not in creates(prefixes["h1"], "quick")[0]
+    for host in ("h2", "h3"):
+        history = creates(prefixes[host], "quick")
+        assert len(history) == 1 and "--file" in history[0], history
+    # the same builds everywhere: the same records, from the same URLs, with the same checksums
+    reference = builds(prefixes["h1"], "quick")
+    assert reference and any(name.startswith("numpy-") for name in reference)
+    for host in ("h2", "h3"):
+        assert builds(prefixes[host], "quick") == reference
+    # the lock lists exactly what the solver installed
+    locked = set(line.split("#")[0].rsplit("/", 1)[1] for line in lock.splitlines() if line.startswith("http"))
+    assert locked == set(url.rsplit("/", 1)[1] for url, dummy in reference.values())
+
+    before = lock.encode()
+    again = ansible_playbook(args, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for host in HOSTS:
+        assert recap(host, again.stdout) == (0, 0), again.stdout
+    assert (lock_dir / locks[0]).read_bytes() == before and sorted(os.listdir(lock_dir)) == locks
+    assert "Converge the environment quick" not in again.stdout, again.stdout  # the probe was the only call
+
+    # a changed spec is a new class: one new solve, the others follow
+    write_play(play, lock_dir, [{"name": "quick", "python": "3.11", "packages": ["numpy", "pandas"]}])
+    changed = ansible_playbook(args, tmp_path)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert len(os.listdir(lock_dir)) == 2
+    assert len(creates(prefixes["h1"], "quick")) == 1
+    reference = builds(prefixes["h1"], "quick")
+    assert any(name.startswith("pandas-") for name in reference)
+    for host in ("h2", "h3"):
+        assert builds(prefixes[host], "quick") == reference
+
+
+def test_when_the_solver_fails_the_others_stop_at_once_and_name_it(fleet, tmp_path, ansible_playbook):
+    prefixes, inventory, lock_dir = fleet
+    # h1's installation loses its conda: the role converges no environment there, and it writes no lock
+    os.rename(os.path.join(prefixes["h1"], "bin", "conda"), os.path.join(prefixes["h1"], "bin", "conda.moved"))
+    play = tmp_path / "play.yml"
+    write_play(play, lock_dir, [{"name": "quick", "python": "3.11", "packages": ["numpy"]}])
+    run = ansible_playbook(["-i", str(inventory), str(play), "--tags", "conda_environments"], tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert recap("h1", run.stdout)[1] == 0, out  # (its change: the prediction that conda is missing)
+    for host in ("h2", "h3"):
+        assert recap(host, run.stdout)[1] == 1, out
+    for host in ("h2", "h3"):
+        assert re.search(r"fatal: \[%s\]: FAILED!.*h1, the host that solves quick for this class of hosts, wrote no "
+                         r"lock" % host, out), out
+    assert not lock_dir.exists() or not os.listdir(lock_dir)
+    for host in ("h2", "h3"):
+        assert not os.path.exists(os.path.join(prefixes[host], "envs", "quick"))
