@@ -22,9 +22,11 @@ from ansible_collections.condafleet.conda.plugins.module_utils._files import par
 from ansible_collections.condafleet.conda.plugins.module_utils._history import history_revision
 from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import InstallationLock, LockTimeout
 from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions
+from ansible_collections.condafleet.conda.plugins.module_utils._pkg_cache import CacheError, unpack
 from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
     conda_meta_records, installation_error, meta_fingerprint, package_records, torn_records)
-from ansible_collections.condafleet.conda.plugins.module_utils._runner import CondaError, CondaRunner, parse_actions
+from ansible_collections.condafleet.conda.plugins.module_utils._runner import (
+    CondaError, CondaRunner, parse_actions, parse_json_output)
 from ansible_collections.condafleet.conda.plugins.module_utils._text import spec_text
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
     SpecError,
@@ -93,6 +95,7 @@ class EnvRun:
         self.auth = None  # _channel_auth.plan() of the channels
         self.kept_dir = False  # the target is an empty directory that was there before the create
         self.torn = []  # torn package records of the existing environment (see set_aside_torn)
+        self.prefilled = []  # package files put into conda's cache from package_archive
 
     # -- inputs ------------------------------------------------------------
 
@@ -291,6 +294,8 @@ class EnvRun:
             if decision["action"]:
                 args = self.transaction_args(decision, desired)
                 self.main_cmd = self.runner.argv(args)
+                if desired["explicit"] is not None and self.params["package_archive"]:
+                    self.prefill(desired["explicit"])
                 if decision["action"] == "create":
                     self.start_create()
                 answer = self.runner.json(args, environ=pins)
@@ -324,6 +329,36 @@ class EnvRun:
                 self.pip_done = list(requirements)
         except CondaError as exc:
             self.fail(exc, rollback=(existed, revision, fingerprint, dists))
+
+    def pkgs_dir(self):
+        """The package cache conda writes to first (``conda info``: the first writable of ``pkgs_dirs``)."""
+        argv = [self.executable, "info", "--json"]
+        rc, out, err = self.runner.command(argv, dict(self.runner.environ))
+        payload = parse_json_output(out) if rc == 0 else None
+        dirs = payload.get("pkgs_dirs") if isinstance(payload, dict) else None
+        if not dirs:
+            raise CondaError("conda info found no package cache: %s" % (err or out).strip()[-500:], cmd=argv, rc=rc,
+                             stdout=out, stderr=err, info={})
+        for path in dirs:
+            if os.path.isdir(path) and os.access(path, os.W_OK) or \
+                    not os.path.exists(path) and os.access(os.path.dirname(path) or "/", os.W_OK):
+                return path
+        return dirs[0]
+
+    def prefill(self, entries):
+        """The lock's packages from ``package_archive`` into conda's package cache, so that conda fetches none."""
+        archive = self.params["package_archive"]
+        if not os.path.isfile(archive):
+            raise CondaError("package_archive %s is not a file" % archive, info={})
+        target = self.pkgs_dir()
+        old = os.umask(self.umask)
+        try:
+            os.makedirs(target, exist_ok=True)
+            self.prefilled = unpack(archive, target, entries)
+        except (OSError, CacheError) as exc:
+            raise CondaError(str(exc), info={})
+        finally:
+            os.umask(old)
 
     def rollback(self, existed, revision, fingerprint, dists=None):
         """Undo what a failed run left behind.
@@ -441,6 +476,8 @@ class EnvRun:
             "packages_removed": removed,
             "packages_changed": changed_pkgs,
         }
+        if self.params["package_archive"]:
+            result["packages_prefilled"] = self.prefilled
         if self.module._diff:
             result["diff"] = {
                 "before_header": self.target, "after_header": self.target,
@@ -514,6 +551,7 @@ SPEC = dict(
         environment=dict(type="dict", default={}),
         lock_timeout=dict(type="int", default=600),
         umask=dict(type="str", default="0022"),
+        package_archive=dict(type="path"),
     ),
     mutually_exclusive=[("name", "path"), ("spec_file", "spec_content")],
     required_one_of=[("name", "path")],

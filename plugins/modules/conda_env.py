@@ -101,6 +101,16 @@ options:
     description: Seconds to wait for another run on this installation to finish.
     type: int
     default: 600
+  package_archive:
+    description:
+      - With a lock file (O(spec_file) or O(spec_content) holding an C(@EXPLICIT) lock), a tar on the host of the lock's
+        package files, as M(condafleet.conda.conda_lock_fetch) packs them. Before the transaction, the packages the lock
+        lists are put into conda's package cache (the first writable of its C(pkgs_dirs)) and their URLs into its
+        C(urls.txt), so that conda installs them without downloading; a package the cache has already is left as it is.
+      - Only files named like a lock entry are taken (never a path). conda checks each against the lock's checksum as
+        it installs it. Not used when nothing is to be installed, or without a lock.
+    type: path
+    version_added: 0.3.0
   umask:
     description:
       - The umask the conda and pip processes run with, as an octal string (as in M(condafleet.conda.conda_install)).
@@ -239,6 +249,13 @@ packages_changed:
   returned: always
   type: list
   elements: dict
+packages_prefilled:
+  description: The package files put into conda's package cache from O(package_archive).
+  returned: when O(package_archive) is given
+  type: list
+  elements: str
+  sample: [numpy-2.1.0-py311_0.conda]
+  version_added: 0.3.0
 exception_name:
   description: conda's exception name when conda failed (for example C(PackagesNotFoundInChannelsError)).
   returned: failure

@@ -142,3 +142,55 @@ def test_when_the_solver_fails_the_others_stop_at_once_and_name_it(fleet, tmp_pa
     assert not lock_dir.exists() or not os.listdir(lock_dir)
     for host in ("h2", "h3"):
         assert not os.path.exists(os.path.join(prefixes[host], "envs", "quick"))
+
+
+def package_downloads(server, since):
+    """How many times each package file was fetched from the world's server, after the first ``since`` requests."""
+    counts = {}
+    for entry in server.requests()[since:]:
+        path = entry["path"].split("?")[0]
+        if path.endswith((".conda", ".tar.bz2")) and "/installers/" not in path:
+            counts[path.rsplit("/", 1)[1]] = counts.get(path.rsplit("/", 1)[1], 0) + 1
+    return counts
+
+
+def test_with_the_controller_cache_each_package_is_downloaded_once_for_the_hosts(fleet, tmp_path, ansible_playbook,
+                                                                                 world, world_server):
+    prefixes, inventory, lock_dir = fleet
+    cache = tmp_path / "controller-cache"
+    play = tmp_path / "play.yml"
+    env = {"name": "quick", "python": "3.11", "packages": ["numpy"]}
+    play.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "roles": [{
+        "role": "condafleet.conda.conda",
+        "vars": {"conda_environments": [env], "conda_env_solve": "fleet", "conda_env_lock_dir": str(lock_dir),
+                 "conda_env_package_cache": "controller", "conda_env_package_cache_dir": str(cache)}}]}]))
+    args = ["-i", str(inventory), str(play), "--tags", "conda_environments"]
+    start = len(world_server.requests())
+    run = ansible_playbook(args, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    downloads = package_downloads(world_server, start)
+    reference = builds(prefixes["h1"], "quick")
+    files = set(url.rsplit("/", 1)[1] for url, dummy in reference.values())
+    # the solver's conda fetched each package as it solved; the controller took them from it for the two others
+    assert set(downloads) == files and set(downloads.values()) == {1}, downloads
+    for host in ("h2", "h3"):
+        assert builds(prefixes[host], "quick") == reference
+        assert not [name for name in os.listdir(os.path.join(prefixes[host], "pkgs")) if name.endswith(".tar")
+                    and name.startswith(".condafleet-")]  # the archive's copy is gone
+    cached = [name for subdir in os.listdir(cache) if subdir != "archives" and (cache / subdir).is_dir()
+              for name in os.listdir(cache / subdir) if not name.startswith(".")]
+    assert sorted(cached) == sorted(files)
+
+    # a fourth host joins later: nothing crosses the link again
+    fourth = str(tmp_path / "h4" / "conda")
+    install_base(world.installer("Miniforge3"), fourth, world_server.url)
+    data = json.loads(inventory.read_text())
+    data["all"]["hosts"]["h4"] = {"ansible_connection": "local", "conda_prefix": fourth}
+    inventory.write_text(json.dumps(data))
+    start = len(world_server.requests())
+    again = ansible_playbook(args, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert package_downloads(world_server, start) == {}
+    assert builds(fourth, "quick") == reference
+    for host in HOSTS:
+        assert recap(host, again.stdout) == (0, 0), again.stdout
