@@ -15,7 +15,8 @@ settings (Miniforge and the channel from the offline world's server) and four en
   (the world server's access log);
 * for the sizes of ``--host-solving``, the same on fresh containers with each host solving (the default before),
   side by side in the same run;
-* the converged re-run again with the default forks (5) and with ``strategy: free``.
+* the converged re-run again with the default forks (5), with ``strategy: free`` and, given ``--mitogen DIR``
+  (``pip install --target DIR mitogen``), with mitogen's ``mitogen_linear`` strategy and its podman transport.
 
 Prints one JSON object per size and a Markdown table. It never fails on the numbers; no test asserts on them.
 """
@@ -58,6 +59,10 @@ def podman(*args, check=True):
     return proc.stdout
 
 
+class RunFailed(Exception):
+    """An ansible-playbook run of the benchmark failed (its output is the message; the last line, the first error)."""
+
+
 class Fleet:
     """``size`` fresh containers and an inventory for them, with the demo's settings and the bench's environments."""
 
@@ -86,17 +91,24 @@ class Fleet:
             podman("rm", "-f", name, check=False)
             podman("run", "-d", "--name", name, "--network", "host", IMAGE, "/bin/sleep", "infinity")
 
-    def playbook(self, args, forks=None):
+    def playbook(self, args, forks=None, mitogen=None):
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                    CONTAINERS_CONF=CONTAINERS_CONF, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
                    ANSIBLE_FORKS=str(forks or len(self.names)))
+        if mitogen:
+            # mitogen's strategy, with its own podman transport (it takes over "podman", not the collection's plugin)
+            env.update(ANSIBLE_STRATEGY_PLUGINS=os.path.join(mitogen, "ansible_mitogen", "plugins", "strategy"),
+                       ANSIBLE_STRATEGY="mitogen_linear", PYTHONPATH=mitogen)
+            args = list(args) + ["-e", "ansible_connection=podman"]
         start = time.monotonic()
         proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory] + args, cwd=ROOT,
                               env=env, capture_output=True, text=True, check=False)
         elapsed = time.monotonic() - start
         recaps = dict((m.group(1), (int(m.group(3)), int(m.group(4)) + int(m.group(5)))) for m in RECAP.finditer(proc.stdout))
         if proc.returncode != 0 or len(recaps) != len(self.names):
-            sys.exit("ansible-playbook %s failed:\n%s%s" % (" ".join(args), proc.stdout[-6000:], proc.stderr[-2000:]))
+            unreachable = [line for line in proc.stdout.splitlines() if "UNREACHABLE" in line or "FAILED!" in line]
+            raise RunFailed("ansible-playbook %s failed:\n%s%s\n%s"
+                            % (" ".join(args), proc.stdout[-6000:], proc.stderr[-2000:], (unreachable or [""])[0]))
         return elapsed, sum(changed for changed, dummy in recaps.values())
 
     def histories(self):
@@ -137,7 +149,7 @@ def log_length(log):
         return sum(1 for line in handle if line.strip())
 
 
-def measure(work, size, label, url, log, solve, runs, ping):
+def measure(work, size, label, url, log, solve, runs, ping, mitogen=None):
     fleet = Fleet(work, size, label, url, solve)
     try:
         site = [os.path.join(ROOT, "playbooks", "site.yml")]
@@ -172,6 +184,14 @@ def measure(work, size, label, url, log, solve, runs, ping):
                 handle.write(SITE_FREE)
             result["converged_forks5_s"] = round(statistics.median(fleet.playbook(site, forks=5)[0] for dummy in range(runs)), 2)
             result["converged_free_s"] = round(statistics.median(fleet.playbook([free])[0] for dummy in range(runs)), 2)
+            if mitogen:
+                try:
+                    role = [fleet.playbook(site, mitogen=mitogen)[0] for dummy in range(runs)]
+                    single = [fleet.playbook([ping], mitogen=mitogen)[0] for dummy in range(runs)]
+                    result["mitogen_converged_s"] = round(statistics.median(role), 2)
+                    result["mitogen_single_ping_s"] = round(statistics.median(single), 2)
+                except RunFailed as exc:
+                    result["mitogen_failed"] = str(exc).splitlines()[-1][:300] if str(exc) else "failed"
         return result
     finally:
         fleet.remove()
@@ -196,6 +216,8 @@ def main():
                         help="the sizes also measured with each host solving")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--port", type=int, default=8733, help="the world server's port for this run")
+    parser.add_argument("--mitogen", help="a directory with mitogen installed (pip install --target DIR mitogen): "
+                                          "also time the converged re-run with its mitogen_linear strategy")
     opts = parser.parse_args()
     work = tempfile.mkdtemp(prefix="condafleet-bench-fleet-")
     log = os.path.join(work, "server.log")
@@ -211,7 +233,7 @@ def main():
     try:
         for size in opts.sizes:
             for solve in ["fleet"] + (["host"] if size in opts.host_solving else []):
-                result = measure(work, size, "%s%d" % (solve, size), url, log, solve, opts.runs, ping)
+                result = measure(work, size, "%s%d" % (solve, size), url, log, solve, opts.runs, ping, opts.mitogen)
                 print(json.dumps(result), flush=True)
                 results.append(result)
     finally:

@@ -17,11 +17,13 @@ import re
 
 import pytest
 
-from fixtures import install_base  # pylint: disable=import-error
+from fixtures import install_base, run_conda  # pylint: disable=import-error
 
 pytestmark = [pytest.mark.world, pytest.mark.slow]
 
 HOSTS = ("h1", "h2", "h3")
+REPORT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "playbooks", "report.yml")
 RECAP = r"^%s\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)\b"
 
 
@@ -46,6 +48,14 @@ def builds(prefix, name):
             record = json.load(handle)
         out[os.path.basename(path)] = (record["url"], record["md5"])
     return out
+
+
+def lock_row(out, name):
+    """The hosts report.yml lists for the lock ``name`` (its debug output), by column."""
+    start = out.index('"lock": "%s"' % name)
+    block = out[out.rindex("{", 0, start):out.index("}", start)]
+    return dict((column, re.findall(r'"(h\d)"', re.search(r'"%s": \[(.*?)\]' % column, block, re.S).group(1)))
+                for column in ("identical", "differ", "missing"))
 
 
 @pytest.fixture
@@ -111,6 +121,24 @@ def test_one_solve_per_class_the_others_install_its_lock(fleet, tmp_path, ansibl
         assert recap(host, again.stdout) == (0, 0), again.stdout
     assert (lock_dir / locks[0]).read_bytes() == before and sorted(os.listdir(lock_dir)) == locks
     assert "Converge the environment quick" not in again.stdout, again.stdout  # the probe was the only call
+
+    # report.yml lists the lock and the hosts that have its builds; a host whose builds drift is named
+    report_vars = tmp_path / "report.json"
+    report_vars.write_text(json.dumps({"conda_environments": [{"name": "quick", "python": "3.11",
+                                                               "packages": ["numpy"]}],
+                                       "conda_env_solve": "fleet", "conda_env_lock_dir": str(lock_dir)}))
+    report = ansible_playbook(["-i", str(inventory), REPORT, "-e", "@%s" % report_vars], tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert lock_row(report.stdout, locks[0]) == {"identical": ["h1", "h2", "h3"], "differ": [], "missing": []}
+    gone = run_conda(prefixes["h3"], "remove", "-y", "--force", "-p", os.path.join(prefixes["h3"], "envs", "quick"),
+                     "numpy")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    report = ansible_playbook(["-i", str(inventory), REPORT, "-e", "@%s" % report_vars], tmp_path)
+    assert lock_row(report.stdout, locks[0]) == {"identical": ["h1", "h2"], "differ": ["h3"], "missing": []}
+    # the next run brings h3 back to the lock's builds, without a solver
+    back = ansible_playbook(args, tmp_path)
+    assert back.returncode == 0 and recap("h3", back.stdout) == (1, 0), back.stdout + back.stderr
+    assert builds(prefixes["h3"], "quick") == reference
 
     # a changed spec is a new class: one new solve, the others follow
     write_play(play, lock_dir, [{"name": "quick", "python": "3.11", "packages": ["numpy", "pandas"]}])
