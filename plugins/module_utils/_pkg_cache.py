@@ -121,11 +121,13 @@ def take(sources, entry, dest):
             path = os.path.join(source, name)
             if not (os.path.isfile(path) and not os.path.islink(path) and digest_of(path, algorithm) == want):
                 continue
-            part = dest + ".part"
+            part = "%s.part.%d" % (dest, os.getpid())
             try:
                 os.link(path, part)
                 os.replace(part, dest)
             except OSError:
+                if os.path.lexists(part):
+                    os.unlink(part)
                 with open(path, "rb") as src, _replacing(dest) as out:
                     _copy(src, out)
             return True
