@@ -5,7 +5,8 @@
     .venv/bin/python bench/bench_fleet.py [--sizes 3 10 30] [--runs 3] [--host-solving 3 10] [--port 8733]
 
 For each size, on fresh containers of localhost/condafleet-test:bookworm (``sleep`` plus Python), with the demo's
-settings (Miniforge and the channel from the offline world's server) and four environments, one CUDA-managed:
+settings (Miniforge and the channel from the offline world's server; the installer's checksum given literally, as a
+fleet's inventory would) and four environments, one CUDA-managed:
 
 * first converge with fleet locks and the controller's package cache (``conda_env_solve: fleet``,
   ``conda_env_package_cache: controller``), then the converged re-run, timed against a play of a single
@@ -33,6 +34,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 # the same four environments and single-ping play as the converged-host benchmark (run as a script: bench/ is on
 # the path)
 from bench_converged_host import ENVIRONMENTS, PING  # pylint: disable=import-error
@@ -59,6 +62,15 @@ def podman(*args, check=True):
     return proc.stdout
 
 
+def installer_checksum():
+    """``sha256:HEX`` of the demo's installer (its conda_distribution and conda_version), from the world's sidecar."""
+    with open(os.path.join(ROOT, "inventories", "demo", "group_vars", "all.yml"), encoding="utf-8") as handle:
+        demo = yaml.safe_load(handle)
+    name = "%s-%s-Linux-x86_64.sh" % ({"miniforge": "Miniforge3"}[demo["conda_distribution"]], demo["conda_version"])
+    with open(os.path.join(ROOT, ".cache", "world", "installers", name + ".sha256"), encoding="utf-8") as handle:
+        return "sha256:" + handle.read().split()[0]
+
+
 class RunFailed(Exception):
     """An ansible-playbook run of the benchmark failed (its output is the message; the last line, the first error)."""
 
@@ -78,6 +90,9 @@ class Fleet:
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "conda_world_url": url,
                 "conda_environments": ENVIRONMENTS,
+                # literally, as a fleet's inventory gives it: the demo's url lookup of the sidecar would cost an HTTP
+                # request to the world's server per host at every task that templates the installer's options
+                "conda_installer_checksum": installer_checksum(),
                 "conda_installer_cache_dir": os.path.join(self.dir, "installers"),
                 "conda_env_solve": solve,
                 "conda_env_lock_dir": os.path.join(self.dir, "locks"),

@@ -16,7 +16,7 @@ description:
     C(HOST), C(ENVIRONMENT), C(PYTHON) and C(STATUS), one line per environment of each host, sorted by prefix.
   - "The status of an environment is V(base), V(unlisted) (not in C(conda_environments)), V(listed) (listed but not
     compared), V(in sync) (with the number of packages beyond the spec, if any), or
-    C(DRIFT: missing ...; wrong ...; pip ...) (the specs it does not satisfy, from M(condafleet.conda.conda_env_info)'s
+    C(DRIFT: missing ...; wrong ...; pip ...) (the specs it does not satisfy, from M(condafleet.conda.conda_probe)'s
     C(comparison)). A listed environment that does not exist gets a line of its own, V(MISSING)."
   - "A host where the installation could not be read gets one line (C(no conda: <message>)), as does a host without
     an installation at its prefix."
@@ -26,9 +26,10 @@ options:
   _input:
     description:
       - The variables of each host (C(hostvars)); the filter reads C(conda_report_info) (the registered result of
-        M(condafleet.conda.conda_env_info) for the whole installation), C(conda_report_drift) (the registered loop
-        of M(condafleet.conda.conda_env_info) comparisons, one per listed environment, each C(item) with a C(name))
-        and C(conda_prefix).
+        M(condafleet.conda.conda_env_info) for the whole installation), C(conda_report_probe) (the registered result
+        of M(condafleet.conda.conda_probe) with O(condafleet.conda.conda_probe#module:compare=true), one answer per
+        entry of C(conda_environments), each with its C(name), and C(exists) and C(comparison) unless the entry
+        is V(absent)) and C(conda_prefix).
     type: dict
     required: true
   hosts:
@@ -71,7 +72,7 @@ def truncate(text, length=60, end="...", leeway=5):
 
 
 def status(env, compared):
-    """The STATUS column of one environment; ``compared`` is its conda_env_info comparison result, or ``None``."""
+    """The STATUS column of one environment; ``compared`` is its conda_probe answer (with compare), or ``None``."""
     if env.get("base"):
         return "base"
     if compared is None:
@@ -88,11 +89,6 @@ def status(env, compared):
         " ".join(comparison.get("pip_unsatisfied") or []) or "-")
 
 
-def _name(result):
-    item = result.get("item")
-    return item.get("name") if isinstance(item, dict) else item
-
-
 def host_rows(host, hostvars):
     """The table rows of one host."""
     info = hostvars.get("conda_report_info") or {}
@@ -100,13 +96,14 @@ def host_rows(host, hostvars):
         return [[host, "-", "-", "no conda: " + truncate(to_text(info.get("msg", "unreachable")))]]
     if not info["environments"]:
         return [[host, "-", "-", "no conda installation in " + to_text(hostvars.get("conda_prefix", DEFAULT_PREFIX))]]
-    listed = (hostvars.get("conda_report_drift") or {}).get("results") or []
+    # the listed environments that are not absent (those that were compared)
+    listed = [a for a in (hostvars.get("conda_report_probe") or {}).get("environments") or [] if "exists" in a]
     rows = []
     for env in sorted(info["environments"], key=lambda e: e["prefix"]):
-        matches = [r for r in listed if _name(r) == env.get("name")]
+        matches = [a for a in listed if a.get("name") == env.get("name")]
         rows.append([host, to_text(env.get("name") or env["prefix"]), to_text(env.get("python_version") or "-"),
                      status(env, matches[0] if matches else None)])
-    rows += [[host, to_text(_name(r)), "-", "MISSING"] for r in listed if "exists" in r and not r["exists"]]
+    rows += [[host, to_text(a.get("name")), "-", "MISSING"] for a in listed if not a["exists"]]
     return rows
 
 

@@ -19,8 +19,6 @@ import shutil
 import tempfile
 import time
 
-from ansible.module_utils.urls import fetch_url
-
 from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import LockError, LockTimeout, PrefixLock
 from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
     INSTALL_MARKER, installation_error, installation_state)
@@ -106,6 +104,8 @@ class Installer:
         """``_acquire``'s opener on the host: ``fetch_url`` (the module's credentials, proxies, certificates)."""
         if getattr(self.module, "offline", False):  # conda_probe's check (_step): it reads the disk, nothing else
             raise acquire.AcquireError("a converged check does not download %s" % url)
+        # imported here: ansible's urls (http, ssl, email) would otherwise be compiled at each converged check
+        from ansible.module_utils.urls import fetch_url  # pylint: disable=import-outside-toplevel
         resp, info = fetch_url(self.module, url, headers=self.params.get("headers") or {}, timeout=self.params["timeout"])
         if resp is None or info.get("status") not in (200, None):
             raise acquire.AcquireError("HTTP %s %s" % (info.get("status"), info.get("msg", "")))

@@ -39,11 +39,16 @@ class _Mismatch(Exception):
     """A source's file does not match the lock (it is not taken)."""
 
 
+#: The name prefix of unpack()'s temporary files in conda's package cache. Only unpack() writes them there, and only
+#: under the installation's lock, so one that unpack() finds there is what an unpack killed half-way left.
+UNPACK_PART = ".condafleet-unpack."
+
+
 @contextlib.contextmanager
-def _replacing(dest, mode=0o644):
+def _replacing(dest, mode=0o644, prefix=".part."):
     """An open temporary file next to ``dest``, renamed to ``dest`` (with ``mode``) when the block succeeds and
     removed when it raises: a reader never sees a partial file."""
-    fd, part = tempfile.mkstemp(dir=os.path.dirname(dest) or ".", prefix=".part.")
+    fd, part = tempfile.mkstemp(dir=os.path.dirname(dest) or ".", prefix=prefix)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
@@ -210,11 +215,16 @@ def unpack(archive, pkgs_dir, entries):
     """Put the archive's packages that the lock lists into ``pkgs_dir`` and name their URLs in ``urls.txt``.
 
     Only regular files whose name is a lock entry's file name are taken, never a path; a package conda already has
-    there is left as it is. Returns the file names placed.
+    there is left as it is. Returns the file names placed. The caller holds the installation's lock: the temporary
+    files of an earlier unpack that was killed (:data:`UNPACK_PART`) are removed first.
     """
     by_name = dict((file_name(e), e) for e in entries)
     placed = []
     try:
+        for name in os.listdir(pkgs_dir):
+            stale = os.path.join(pkgs_dir, name)
+            if name.startswith(UNPACK_PART) and os.path.isfile(stale) and not os.path.islink(stale):
+                os.unlink(stale)
         with tarfile.open(archive, "r:") as tar:
             for member in tar.getmembers():
                 entry = by_name.get(member.name)
@@ -223,7 +233,7 @@ def unpack(archive, pkgs_dir, entries):
                 dest = os.path.join(pkgs_dir, member.name)
                 if os.path.exists(dest):
                     continue
-                with _replacing(dest, 0o664 & ~_umask()) as out:
+                with _replacing(dest, 0o664 & ~_umask(), prefix=UNPACK_PART) as out:
                     _copy(tar.extractfile(member), out)
                 placed.append(member.name)
         urls = os.path.join(pkgs_dir, "urls.txt")

@@ -150,22 +150,18 @@ comparison:
 
 import os
 
+from ansible_collections.condafleet.conda.plugins.module_utils._drift import drift
 from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
     all_environments, environment_state, resolve_target)
 from ansible_collections.condafleet.conda.plugins.module_utils._fleet_lock import LockError, lock_text
 from ansible_collections.condafleet.conda.plugins.module_utils._history import read_history_specs
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
-from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import dist_versions, pip_dists
+from ansible_collections.condafleet.conda.plugins.module_utils._pip_dists import pip_dists
 from ansible_collections.condafleet.conda.plugins.module_utils._prefix import (
     conda_meta_records, installation_error, python_version)
 from ansible_collections.condafleet.conda.plugins.module_utils._runner import package_of
 from ansible_collections.condafleet.conda.plugins.module_utils._text import spec_text
-from ansible_collections.condafleet.conda.plugins.module_utils._envspec import (
-    SpecError,
-    compare,
-    desired_state,
-    validate,
-)
+from ansible_collections.condafleet.conda.plugins.module_utils._envspec import SpecError
 
 
 def describe(env, include_packages, explicit=False):
@@ -238,14 +234,10 @@ def main():
         except ValueError as exc:
             module.fail_json(msg=str(exc), **result)
         try:
-            desired = desired_state(dict(params, channels=[], override_channels=False), text,
-                                    environ=dict(os.environ), machine=os.uname().machine)
-            validate(desired)
+            result["comparison"] = drift(envs[0]["prefix"] if envs else None, params, text, dict(os.environ),
+                                         os.uname().machine)
         except SpecError as exc:
             module.fail_json(msg=str(exc), **result)
-        prefix = envs[0]["prefix"] if envs else None
-        result["comparison"] = compare(conda_meta_records(prefix) if prefix else None, desired,
-                                       dist_versions(prefix) if prefix else {})
     module.exit_json(**result)
 
 

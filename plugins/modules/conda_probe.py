@@ -140,6 +140,22 @@ options:
         as the role removes them with C(conda_remove_unlisted_environments).
     type: bool
     default: false
+  leftovers_older_than:
+    description:
+      - Also list what a fleet rollout cut off half-way left in C(<prefix>/pkgs) (RV(leftovers)) and is older than
+        this many seconds (younger ones may belong to a rollout that is still running) - the role's transport copies
+        there, by their names - C(.condafleet-<key>.tar) (a lock's packages for this host),
+        C(.condafleet-staging-<key>/) (a solver's packed packages) and C(.condafleet-unpack.*) (a package being
+        unpacked). Any of them makes the host not converged; the role removes them.
+      - Not given (the default), they are not looked for.
+    type: int
+  compare:
+    description:
+      - Also compare each environment that is not V(absent) with its spec (RV(environments[].comparison)), as
+        M(condafleet.conda.conda_env_info) does for one; C(playbooks/report.yml) measures the drift of every
+        environment of a host in this one call.
+    type: bool
+    default: false
 notes:
   - The invocation it returns names only O(prefix), as the other options may hold credentials.
 seealso:
@@ -260,12 +276,31 @@ environments:
         locked:
           description: Whether O(locks) held that lock and the environment was checked against it.
           type: bool
+    prefix:
+      description: With O(compare), where the environment is, or would be created.
+      type: str
+      sample: /opt/conda/envs/vision
+    exists:
+      description: With O(compare), whether the environment is there (complete or half-made).
+      type: bool
+    comparison:
+      description:
+        - With O(compare), the environment against its spec, as M(condafleet.conda.conda_env_info) returns it
+          (C(satisfied), C(missing), C(unsatisfied), C(extra), C(pip_missing), C(pip_unsatisfied)); V(null) when
+          its spec could not be read.
+      type: dict
 pending:
   description: The positions (from 0) in O(environments) of those that are not converged.
   returned: always
   type: list
   elements: int
   sample: [1]
+leftovers:
+  description: With O(leftovers_older_than), the paths of the transport copies a cut-off fleet rollout left.
+  returned: always
+  type: list
+  elements: str
+  sample: [/opt/conda/pkgs/.condafleet-5f0c2a9d41b7e3c8.tar]
 unlisted:
   description: With O(unlisted), the named environments under C(<prefix>/envs) that O(environments) does not name.
   returned: always
@@ -287,6 +322,9 @@ gpu:
 import grp
 import os
 import pwd
+import re
+import stat
+import time
 
 from ansible_collections.condafleet.conda.plugins.module_utils import _step as step
 from ansible_collections.condafleet.conda.plugins.module_utils._config_run import SPEC as CONFIG_SPEC
@@ -294,13 +332,16 @@ from ansible_collections.condafleet.conda.plugins.module_utils._config_run impor
 from ansible_collections.condafleet.conda.plugins.module_utils._env_args import EnvArgsError, conda_env_args, needs_gpu
 from ansible_collections.condafleet.conda.plugins.module_utils._env_run import SPEC as ENV_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._env_run import run as env_run
-from ansible_collections.condafleet.conda.plugins.module_utils._environments import all_environments
-from ansible_collections.condafleet.conda.plugins.module_utils._envspec import host_subdir
+from ansible_collections.condafleet.conda.plugins.module_utils._drift import drift
+from ansible_collections.condafleet.conda.plugins.module_utils._environments import (
+    all_environments, environment_state, resolve_target)
+from ansible_collections.condafleet.conda.plugins.module_utils._envspec import SpecError, host_subdir
 from ansible_collections.condafleet.conda.plugins.module_utils._fleet_lock import lock_file_name, lock_key, lockable
 from ansible_collections.condafleet.conda.plugins.module_utils._gpu import detect
 from ansible_collections.condafleet.conda.plugins.module_utils._install_run import SPEC as INSTALL_SPEC
 from ansible_collections.condafleet.conda.plugins.module_utils._install_run import run as install_run
 from ansible_collections.condafleet.conda.plugins.module_utils._masked_module import MaskedModule
+from ansible_collections.condafleet.conda.plugins.module_utils._pkg_cache import UNPACK_PART
 from ansible_collections.condafleet.conda.plugins.module_utils._torch import TorchBuildError
 
 CONVERGED = {"converged": True, "reason": "converged"}
@@ -383,6 +424,36 @@ def unlisted_environments(prefix, listed):
             if not env["base"] and env["name"] and env["name"] not in listed and env["prefix"].startswith(envs_dir)]
 
 
+#: The role's transport copies in the installation's package cache (vars/main.yml: __conda_env_archive,
+#: __conda_env_staging; _pkg_cache.UNPACK_PART): a plain file, a directory, a plain file.
+LEFTOVER = re.compile(r"^\.condafleet-(?:(?P<archive>[0-9a-f]{16}\.tar)|(?P<staging>staging-[0-9a-f]{16})|%s.+)$"
+                      % re.escape(UNPACK_PART[len(".condafleet-"):]))
+
+
+def leftovers(prefix, age, now):
+    """What a cut-off fleet rollout left in ``<prefix>/pkgs``: the role's transport copies older than ``age``
+    seconds, by their names and kinds (a link or another kind of file of such a name is not one of them)."""
+    pkgs = os.path.join(prefix, "pkgs")
+    try:
+        names = sorted(os.listdir(pkgs))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = LEFTOVER.match(name)
+        if not match:
+            continue
+        path = os.path.join(pkgs, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue  # gone meanwhile
+        kind = stat.S_ISDIR if match.group("staging") else stat.S_ISREG
+        if kind(st.st_mode) and now - st.st_mtime >= age:
+            found.append(path)
+    return found
+
+
 def check_files(module):
     for entry in module.params["files"]:
         if not os.path.isabs(entry["path"]):
@@ -413,6 +484,18 @@ def locked_params(params, text):
             "prune": True, "environment": params["environment"], "umask": params["umask"]}
 
 
+def spec_drift(params):
+    """``prefix``, ``exists`` and ``comparison``: the environment of conda_env's ``params`` against their spec."""
+    target, dummy = resolve_target(params["prefix"], params["name"], params.get("path"))
+    exists = environment_state(target)["state"] in ("environment", "incomplete")
+    try:
+        comparison = drift(target if exists else None, params, params.get("spec_content"),
+                           dict(os.environ, **params["environment"]), os.uname().machine)
+    except SpecError:
+        comparison = None  # the check's reason says why
+    return {"prefix": target, "exists": exists, "comparison": comparison}
+
+
 def main():
     module = ProbeModule(
         argument_spec=dict(
@@ -439,6 +522,8 @@ def main():
             umask=dict(type="str", default="0022"),
             locks=dict(type="dict"),
             unlisted=dict(type="bool", default=False),
+            compare=dict(type="bool", default=False),
+            leftovers_older_than=dict(type="int"),
         ),
         supports_check_mode=True,
         no_log=True,  # nothing of the options in the host's log: they may hold credentials
@@ -447,6 +532,8 @@ def main():
     if not os.path.isabs(p["prefix"]):
         module.fail_json(msg="prefix must be an absolute path, got %r" % p["prefix"])
     prefix = os.path.normpath(p["prefix"])
+    if p["leftovers_older_than"] is not None and p["leftovers_older_than"] < 0:
+        module.fail_json(msg="leftovers_older_than must be 0 or more seconds, got %d" % p["leftovers_older_than"])
     check_files(module)
 
     # The environments' specs first: an entry the role cannot use fails here, before any step runs.
@@ -476,9 +563,10 @@ def main():
                 continue
             params["spec_content"] = p["spec_files"][spec["spec_path"]]
         lock = fleet_lock(p, params)
-        if lock and lock["locked"]:
-            params = locked_params(params, p["locks"][lock["file"]])
-        answer = dict(step.check(module, ENV_SPEC, env_run, params), name=spec["name"], lock=lock)
+        checked = locked_params(params, p["locks"][lock["file"]]) if lock and lock["locked"] else params
+        answer = dict(step.check(module, ENV_SPEC, env_run, checked), name=spec["name"], lock=lock)
+        if p["compare"] and params["state"] != "absent":
+            answer.update(spec_drift(params))
         if lock and not lock["locked"] and answer["converged"]:
             # its class has no lock yet: one of its hosts writes it, the others install it
             answer.update(converged=False, reason="no fleet lock of its class yet")
@@ -486,8 +574,11 @@ def main():
     result["environments"] = answers
     result["pending"] = [index for index, answer in enumerate(answers) if not answer["converged"]]
     result["unlisted"] = unlisted_environments(prefix, [spec["name"] for spec in specs]) if p["unlisted"] else []
+    result["leftovers"] = leftovers(prefix, p["leftovers_older_than"], time.time()) \
+        if p["leftovers_older_than"] is not None else []
     steps = [result["install"], result["config"], result["files"]] + answers
-    result["converged"] = all(s["converged"] for s in steps if s is not None) and not result["unlisted"]
+    result["converged"] = all(s["converged"] for s in steps if s is not None) and not result["unlisted"] \
+        and not result["leftovers"]
     module.exit_json(**result)
 
 

@@ -82,8 +82,8 @@ def _playbook(module, args, result_path, environment):
     return [{"hosts": "localhost", "gather_facts": False, "tasks": [task, save]}]
 
 
-def run_playbook(args, work, extra_env=None):
-    """``ansible-playbook ARGS`` from the repository root with this checkout's collection."""
+def playbook_env(work, extra_env=None):
+    """The environment of ``ansible-playbook`` as the integration tests run it."""
     env = dict(os.environ)
     env.update({
         "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
@@ -92,8 +92,23 @@ def run_playbook(args, work, extra_env=None):
         "ANSIBLE_LOCAL_TEMP": str(work / "tmp"),
     })
     env.update(extra_env or {})
-    return subprocess.run([os.path.join(BIN, "ansible-playbook")] + list(args), cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
+    return env
+
+
+def run_playbook(args, work, extra_env=None):
+    """``ansible-playbook ARGS`` from the repository root with this checkout's collection."""
+    return subprocess.run([os.path.join(BIN, "ansible-playbook")] + list(args), cwd=ROOT,
+                          env=playbook_env(work, extra_env), capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture
+def start_playbook():
+    """Return ``start(args, work, out)``: ansible-playbook started in a session of its own (so that a test can kill
+    it and every process it started), its output into the open file ``out``; a ``subprocess.Popen``."""
+    def start(args, work, out):
+        return subprocess.Popen([os.path.join(BIN, "ansible-playbook")] + list(args), cwd=ROOT,
+                                env=playbook_env(work), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return start
 
 
 @pytest.fixture

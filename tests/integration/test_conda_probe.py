@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import time
 
 import pytest
 
@@ -84,6 +85,21 @@ def test_probe_answers_as_the_modules_do_without_running_conda(run_module, conda
     assert stale_only["files"] == {"converged": False, "reason": "%s is to be removed" % stale}, stale_only.result
     assert stale_only["converged"] is False and stale_only["install"] is None
     assert ours.read_text() == "echo ours\n" and stale.exists(), "the probe changed a file"
+    # compare: each environment against its spec, as conda_env_info compares one (report.yml's drift, one call)
+    compared = run_module("condafleet.conda.conda_probe", {"prefix": conda_base, "compare": True, "environments": [
+        {"name": "vision", "python": "3.12", "packages": ["numpy", "pandas"]}, {"name": "webdev", "python": "3.12"},
+        {"name": "gone", "state": "absent"}]})
+    assert not compared.failed, compared.result
+    vision_drift, webdev_drift, gone = compared["environments"]
+    info = run_module("condafleet.conda.conda_env_info", {
+        "prefix": conda_base, "name": "vision", "python": "3.12", "packages": ["numpy", "pandas"],
+        "include_packages": False})
+    assert not info.failed and vision_drift["exists"] is True, (info.result, compared.result)
+    assert vision_drift["comparison"] == info["comparison"], (vision_drift, info["comparison"])
+    assert vision_drift["comparison"]["satisfied"] is False and vision_drift["comparison"]["missing"] == ["pandas"]
+    assert [u["spec"] for u in vision_drift["comparison"]["unsatisfied"]] == ["python=3.12"], vision_drift
+    assert webdev_drift["exists"] is False and webdev_drift["comparison"]["missing"] == ["python=3.12"], webdev_drift
+    assert "comparison" not in gone and gone["converged"] is True, gone
     restore()
 
     # the modules agree: converged ones change nothing, pending ones would change
@@ -108,6 +124,8 @@ def test_probe_refuses_bad_input_naming_it(run_module, conda_base):
     assert bad.failed and "'opt/conda'" in bad["msg"], bad.result
     bad = run_module("condafleet.conda.conda_probe", {"prefix": conda_base, "files": [{"path": "/x", "mode": "rw"}]})
     assert bad.failed and "'rw'" in bad["msg"], bad.result
+    bad = run_module("condafleet.conda.conda_probe", {"prefix": conda_base, "leftovers_older_than": -5})
+    assert bad.failed and "got -5" in bad["msg"], bad.result
     # an option the module itself would refuse is not the probe's to judge: that step is pending, and runs
     odd = run_module("condafleet.conda.conda_probe", {"prefix": conda_base, "install": {"state": "sideways"}})
     assert not odd.failed and odd["install"]["converged"] is False, odd.result
@@ -167,3 +185,25 @@ def test_role_on_a_converged_host_runs_one_module(ansible_playbook, conda_base, 
     changed, modules, out = run("third")
     assert changed == 1 and modules.count("conda_env") == 1, (modules, out)
     assert set(modules) <= {"conda_probe", "conda_env", "async_status"}, (modules, out)
+
+    # a fleet rollout cut off half-way: the role's transport copies in the package cache, older than the longest
+    # transaction (conda_env_async_timeout), are found by the probe and removed; young ones, links and others stay
+    pkgs = os.path.join(conda_base, "pkgs")
+    old = [os.path.join(pkgs, ".condafleet-0123456789abcdef.tar"), os.path.join(pkgs, ".condafleet-unpack.k1ll3d"),
+           os.path.join(pkgs, ".condafleet-staging-0123456789abcdef")]
+    kept = [os.path.join(pkgs, ".condafleet-fedcba9876543210.tar"), os.path.join(pkgs, ".part.not-ours"),
+            os.path.join(pkgs, "mine.tar"), os.path.join(pkgs, ".condafleet-staging-link")]
+    os.mkdir(old[2])
+    for path in old[:2] + [os.path.join(old[2], "numpy-2.1.0-py311_0.conda")] + kept[:3]:
+        with open(path, "wb") as handle:
+            handle.write(b"x" * 1024)
+    os.symlink(str(tmp_path), kept[3])
+    three_days_ago = time.time() - 3 * 86400
+    for path in old + kept[1:3]:
+        os.utime(path, (three_days_ago, three_days_ago))
+    changed, modules, out = run("fourth")
+    assert changed == 1 and modules == ["conda_probe", "file"], (modules, out)
+    assert not any(os.path.lexists(path) for path in old), os.listdir(pkgs)
+    assert all(os.path.lexists(path) for path in kept) and os.path.isdir(str(tmp_path)), os.listdir(pkgs)
+    changed, modules, out = run("fifth")
+    assert changed == 0 and modules == ["conda_probe"], (modules, out)

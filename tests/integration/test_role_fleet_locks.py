@@ -14,6 +14,8 @@ import glob
 import json
 import os
 import re
+import signal
+import time
 
 import pytest
 
@@ -130,11 +132,14 @@ def test_one_solve_per_class_the_others_install_its_lock(fleet, tmp_path, ansibl
     report = ansible_playbook(["-i", str(inventory), REPORT, "-e", "@%s" % report_vars], tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     assert lock_row(report.stdout, locks[0]) == {"identical": ["h1", "h2", "h3"], "differ": [], "missing": []}
+    # and its table: every host's environment in sync with its spec (one probe per host compared them)
+    assert len(re.findall(r'"h\d\s+quick\s+3\.11\S*\s+in sync', report.stdout)) == 3, report.stdout
     gone = run_conda(prefixes["h3"], "remove", "-y", "--force", "-p", os.path.join(prefixes["h3"], "envs", "quick"),
                      "numpy")
     assert gone.returncode == 0, gone.stdout + gone.stderr
     report = ansible_playbook(["-i", str(inventory), REPORT, "-e", "@%s" % report_vars], tmp_path)
     assert lock_row(report.stdout, locks[0]) == {"identical": ["h1", "h2"], "differ": ["h3"], "missing": []}
+    assert re.search(r'"h3\s+quick\s+3\.11\S*\s+DRIFT: missing numpy; wrong -; pip -"', report.stdout), report.stdout
     # the next run brings h3 back to the lock's builds, without a solver
     back = ansible_playbook(args, tmp_path)
     assert back.returncode == 0 and recap("h3", back.stdout) == (1, 0), back.stdout + back.stderr
@@ -222,3 +227,51 @@ def test_with_the_controller_cache_each_package_is_downloaded_once_for_the_hosts
     assert builds(fourth, "quick") == reference
     for host in HOSTS:
         assert recap(host, again.stdout) == (0, 0), again.stdout
+
+
+def test_a_rollout_killed_half_way_is_finished_by_the_next_run(fleet, tmp_path, ansible_playbook, start_playbook):
+    """SIGKILL to the controller (and its local module processes) once a host has the lock's package archive; the
+    next run (two hours later, as far as the leftovers' age goes) finishes the rollout and leaves nothing behind."""
+    prefixes, inventory, lock_dir = fleet
+    play = tmp_path / "play.yml"
+    play.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "roles": [{
+        "role": "condafleet.conda.conda",
+        "vars": {"conda_environments": [{"name": "quick", "python": "3.11", "packages": ["numpy"]}],
+                 "conda_env_solve": "fleet", "conda_env_lock_dir": str(lock_dir), "conda_env_async_timeout": 0,
+                 "conda_env_package_cache": "controller",
+                 "conda_env_package_cache_dir": str(tmp_path / "controller-cache")}}]}]))
+    args = ["-i", str(inventory), str(play), "--tags", "conda_environments"]
+
+    def transport(host):
+        pkgs = os.path.join(prefixes[host], "pkgs")
+        return sorted(name for name in os.listdir(pkgs) if name.startswith(".condafleet-")) \
+            if os.path.isdir(pkgs) else []
+
+    with open(str(tmp_path / "killed.out"), "w", encoding="utf-8") as out:
+        proc = start_playbook(args, tmp_path, out)
+        deadline = time.monotonic() + 600
+        while proc.poll() is None and time.monotonic() < deadline and not any(
+                name.endswith(".tar") for host in ("h2", "h3") for name in transport(host)):
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    killed = (tmp_path / "killed.out").read_text()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before a host had the archive:\n" + killed
+    assert len(os.listdir(lock_dir)) == 1, killed  # the solver had written the lock
+
+    # two hours later: what the killed run carried into the package caches is past the longest transaction
+    later = time.time() - 2 * 3600
+    for host in HOSTS:
+        for name in transport(host):
+            os.utime(os.path.join(prefixes[host], "pkgs", name), (later, later))
+    again = ansible_playbook(args, tmp_path)
+    assert again.returncode == 0, killed + again.stdout + again.stderr
+    reference = builds(prefixes["h1"], "quick")
+    for host in HOSTS:
+        assert builds(prefixes[host], "quick") == reference, host
+        assert transport(host) == [], (host, transport(host))
+    assert len(creates(prefixes["h1"], "quick")) == 1 and len(os.listdir(lock_dir)) == 1
+    final = ansible_playbook(args, tmp_path)
+    assert final.returncode == 0, final.stdout + final.stderr
+    for host in HOSTS:
+        assert recap(host, final.stdout) == (0, 0), final.stdout

@@ -16,10 +16,9 @@ def env(name, prefix, python="3.12.8", base=False):
 
 
 def compared(name, exists=True, comparison=None):
-    result = {"item": {"name": name, "args": {}}, "exists": exists}
-    if comparison is not None:
-        result["comparison"] = comparison
-    return result
+    """conda_probe's answer for one entry, with compare (comparison None: its spec could not be read)."""
+    return {"name": name, "converged": bool(comparison and comparison.get("satisfied")), "lock": None,
+            "prefix": "/opt/conda/envs/" + name, "exists": exists, "comparison": comparison}
 
 
 SYNCED = {"satisfied": True, "extra": [], "missing": [], "unsatisfied": [], "pip_unsatisfied": []}
@@ -32,19 +31,20 @@ FLEET = {
             env("scratch", "/opt/conda/envs/scratch", python=None),
             env("finance", "/opt/conda/envs/finance"),
         ]},
-        "conda_report_drift": {"results": [
+        "conda_report_probe": {"environments": [
             compared("vision", comparison=dict(SYNCED, extra=["a", "b"])),
             compared("webdev", comparison={"satisfied": False, "missing": ["fastapi", "uvicorn"],
                                            "unsatisfied": [{"spec": "python=3.12", "installed": "3.11"}],
                                            "pip_unsatisfied": []}),
             compared("finance", comparison=SYNCED),
             compared("research", exists=False),
+            {"name": "retired", "converged": True, "lock": None},  # state absent: not compared, not reported
         ]},
     },
     "node2": {"conda_report_info": {"failed": True, "msg": "conda not found at /opt/conda/bin/conda"}},
     "node3": {"conda_report_info": {"environments": []}, "conda_prefix": "/srv/miniforge"},
     "long-host-name": {"conda_report_info": {"environments": [env(None, "/opt/conda", base=True)]},
-                       "conda_report_drift": {"results": [compared("webdev", comparison=None)]}},
+                       "conda_report_probe": {"environments": [compared("webdev", comparison=None)]}},
 }
 
 
@@ -67,7 +67,7 @@ def test_table():
 
 def test_listed_but_not_compared_and_default_prefix():
     hostvars = {"h": {"conda_report_info": {"environments": [env("web", "/opt/conda/envs/web")]},
-                      "conda_report_drift": {"results": [{"item": {"name": "web"}}]}},
+                      "conda_report_probe": {"environments": [compared("web")]}},
                 "i": {"conda_report_info": {"environments": []}}}
     assert crt.conda_report_table(hostvars, ["h", "i"])[1:] == [
         "h     web          3.12.8    listed",

@@ -87,6 +87,21 @@ def test_pack_then_unpack_puts_the_packages_in_conda_cache_with_their_urls(tmp_p
     assert len((pkgs / "urls.txt").read_text().splitlines()) == 3
 
 
+def test_unpack_removes_what_a_killed_unpack_left_and_nothing_else(tmp_path):
+    entries = [entry(name) for name in BODIES]
+    pc.fill(str(tmp_path / "cache"), entries, Opener())
+    archive = pc.pack(str(tmp_path / "cache"), entries)
+    pkgs = tmp_path / "pkgs"
+    pkgs.mkdir()
+    (pkgs / (pc.UNPACK_PART + "k1ll3d")).write_bytes(b"half a package")
+    (pkgs / ".part.other").write_bytes(b"not unpack's")
+    (pkgs / (pc.UNPACK_PART + "dir")).mkdir()
+    os.symlink("/etc/passwd", str(pkgs / (pc.UNPACK_PART + "link")))
+    assert sorted(pc.unpack(archive, str(pkgs), entries)) == sorted(BODIES)
+    assert sorted(os.listdir(pkgs)) == sorted(list(BODIES) + [
+        ".part.other", pc.UNPACK_PART + "dir", pc.UNPACK_PART + "link", "urls.txt"])
+
+
 def test_unpack_takes_only_the_lock_files_never_a_path(tmp_path):
     archive = tmp_path / "hostile.tar"
     with tarfile.open(archive, "w") as tar:

@@ -15,11 +15,10 @@ import threading
 import time
 
 import pytest
-from ansible.module_utils import basic
+from ansible.module_utils import basic, urls
 from core_compat import patch_module_args
 
 from ansible_collections.condafleet.conda.plugins.module_utils._install_lock import PrefixLock, lock_path
-from ansible_collections.condafleet.conda.plugins.module_utils import _install_run as install_run
 from ansible_collections.condafleet.conda.plugins.modules import conda_install
 
 INSTALLER = b"#!/bin/sh\n# NAME:  Miniforge3\n# VER:   26.7.1-0\necho installing\n"
@@ -320,7 +319,7 @@ def test_miniforge_latest_installs_the_versioned_asset_with_its_sidecar(run, tmp
         final, body = served[url]
         return FakeResponse(final, body), {"status": 200, "url": url}
 
-    monkeypatch.setattr(install_run, "fetch_url", fake_fetch)
+    monkeypatch.setattr(urls, "fetch_url", fake_fetch)  # _install_run imports it when it downloads
     res = run(dict(prefix=str(tmp_path / "conda"), distribution="miniforge", state="latest", headers={"X-Token": "t0k"}))
     assert res["action"] == "install" and res["version"] == "26.7.1", res
     assert [u for u, _h in asked] == [base + "/latest/download/Miniforge3-Linux-x86_64.sh", versioned + ".sha256", versioned]
