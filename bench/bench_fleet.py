@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The role at fleet scale: 3, 10 and 30 podman hosts, four environments each, solved once per class.
 
-    .venv/bin/python bench/bench_fleet.py [--sizes 3 10 30] [--runs 3] [--host-solving 3 10] [--port 8733]
+    .venv/bin/python bench/bench_fleet.py [--sizes 3 10 30] [--runs 5] [--host-solving 3 10] [--port 8733]
 
 For each size, on fresh containers of localhost/condafleet-test:bookworm (``sleep`` plus Python), with the demo's
 settings (Miniforge and the channel from the offline world's server; the installer's checksum given literally, as a
@@ -229,7 +229,7 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 10, 30])
     parser.add_argument("--host-solving", type=int, nargs="*", default=[3, 10],
                         help="the sizes also measured with each host solving")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--port", type=int, default=8733, help="the world server's port for this run")
     parser.add_argument("--mitogen", help="a directory with mitogen installed (pip install --target DIR mitogen): "
                                           "also time the converged re-run with its mitogen_linear strategy")
