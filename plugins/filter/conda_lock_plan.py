@@ -66,14 +66,11 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.condafleet.conda.plugins.module_utils._fleet_plan import lock_plan, lock_solvers
+
 
 def conda_lock_plan(answers, host, check_mode=False, solvers=False):
     """The ``condafleet.conda.conda_lock_plan`` filter."""
-    # imported when called: Ansible loads every filter file of the collection (in each worker process) to find
-    # any one of them, and _fleet_lock brings the spec parsers, which only the fleet-lock steps need
-    from ansible_collections.condafleet.conda.plugins.module_utils._fleet_lock import (  # pylint: disable=import-outside-toplevel
-        lock_plan, lock_solvers)
-
     if not isinstance(answers, dict):
         raise AnsibleFilterError("conda_lock_plan: expected a dict of probe answers by host, got %r" % (answers,))
     answers = dict((to_text(name), value) for name, value in answers.items())

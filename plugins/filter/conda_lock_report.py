@@ -69,14 +69,11 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.condafleet.conda.plugins.module_utils._fleet_plan import lock_report
+
 
 def conda_lock_report(answers, locks=None):
     """The ``condafleet.conda.conda_lock_report`` filter."""
-    # imported when called: Ansible loads every filter file of the collection (in each worker process) to find
-    # any one of them, and _fleet_lock brings the spec parsers, which only the fleet-lock steps need
-    from ansible_collections.condafleet.conda.plugins.module_utils._fleet_lock import (  # pylint: disable=import-outside-toplevel
-        lock_report)
-
     if not isinstance(answers, dict):
         raise AnsibleFilterError("conda_lock_report: expected a dict of probe answers by host, got %r" % (answers,))
     return lock_report(dict((to_text(name), value) for name, value in answers.items()),

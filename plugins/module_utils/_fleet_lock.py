@@ -8,8 +8,8 @@
 A class is what decides the solution: the conda platform (subdir), the environment's arguments as the role
 derives them on the host (the PyTorch build chosen from its GPU is one of its packages), its spec file's text and
 the installation's channels. :func:`lock_key` digests them, so hosts with the same key get the same builds, and a
-changed spec gets a new key (a new solve). Pure functions: ``conda_probe`` computes the key on the host, the
-role's ``conda_lock_plan`` filter decides on the controller which host of a class solves and which follow it.
+changed spec gets a new key (a new solve). Pure functions: ``conda_probe`` computes the key on the host and
+``conda_env_info`` writes the lock text; which host of a class solves is ``_fleet_plan``'s, on the controller.
 """
 
 from __future__ import annotations
@@ -36,12 +36,6 @@ _LOCK_FILE = re.compile(r"^(?P<name>.+)\.(?P<subdir>[^.]+)\.(?P<key>[0-9a-f]{16}
 _TOKEN_PATH = re.compile(r"^/t/[^/]+(?=/)")
 #: names that make a plain file name on the controller (others are solved on each host)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
-
-#: what each host does for an environment (conda_lock_plan)
-HOST = "host"          # solved on this host, as without fleet locks
-LOCKED = "locked"      # installed from the class's lock, which the controller had before the run
-SOLVE = "solve"        # this host solves for its class and writes the lock
-FOLLOW = "follow"      # installed from the lock the class's solver writes in this run
 
 
 def lockable(args, spec_text, reader=None):
@@ -143,58 +137,3 @@ def lock_text(records, header=()):
                                "URL" if not url else "MD5"))
         lines.append("%s#%s" % (strip_credentials(url), md5))
     return "\n".join(lines) + "\n"
-
-
-def lock_solvers(play_answers):
-    """The host that solves each lock no host had before the run: the first of the play that needs it."""
-    first = {}
-    for name, answers in play_answers.items():
-        for answer in answers or []:
-            lock = answer.get("lock") if isinstance(answer, dict) else None
-            if lock and not lock.get("locked"):
-                first.setdefault(lock["file"], name)
-    return first
-
-
-def lock_plan(host, play_answers, check_mode=False):
-    """What ``host`` does for each of its environments, in the order of its probe's answers.
-
-    ``play_answers`` maps each host of the play, in play order, to its ``conda_probe`` environment answers
-    (each with ``lock``: ``None``, or ``{"file", "locked"}``). For a lock file no host had before the run, the
-    first host of the play that needs it solves (:data:`SOLVE`), the others :data:`FOLLOW`; in check mode
-    nothing is written, so each host predicts on its own (:data:`HOST`).
-    """
-    first = lock_solvers(play_answers)
-    plan = []
-    for answer in play_answers.get(host) or []:
-        lock = answer.get("lock") if isinstance(answer, dict) else None
-        if not lock:
-            plan.append(HOST)
-        elif lock.get("locked"):
-            plan.append(LOCKED)
-        elif check_mode:
-            plan.append(HOST)
-        else:
-            plan.append(SOLVE if first.get(lock["file"]) == host else FOLLOW)
-    return plan
-
-
-def lock_report(play_answers, lock_files=()):
-    """Each fleet lock and the hosts of its class: ``[{"lock", "identical", "differ", "missing"}]`` by file name.
-
-    ``play_answers`` are the probe's environment answers by host, given the controller's locks: a host whose
-    environment was checked against its lock has the lock's builds (``identical``) or not (``differ``); a host that
-    needs a lock the controller does not have is ``missing`` it. ``lock_files`` adds the locks no host needs.
-    """
-    rows = {}
-    for name in lock_files:
-        rows.setdefault(name, {"lock": name, "identical": [], "differ": [], "missing": []})
-    for host, answers in play_answers.items():
-        for answer in answers or []:
-            lock = answer.get("lock") if isinstance(answer, dict) else None
-            if not lock:
-                continue
-            row = rows.setdefault(lock["file"], {"lock": lock["file"], "identical": [], "differ": [], "missing": []})
-            column = "missing" if not lock.get("locked") else "identical" if answer.get("converged") else "differ"
-            row[column].append(host)
-    return [rows[name] for name in sorted(rows)]

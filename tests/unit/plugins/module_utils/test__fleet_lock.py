@@ -1,12 +1,13 @@
 # Copyright: contributors to condafleet.conda
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_fleet_lock: the class key of an environment, its lock file, and which host of a class solves."""
+"""_fleet_lock and _fleet_plan: the class key of an environment, its lock file, and which host of a class solves."""
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.condafleet.conda.plugins.filter.conda_lock_plan import conda_lock_plan
 from ansible_collections.condafleet.conda.plugins.module_utils import _fleet_lock as fl
+from ansible_collections.condafleet.conda.plugins.module_utils import _fleet_plan as fp
 from ansible_collections.condafleet.conda.plugins.module_utils._envspec import parse_explicit
 
 ARGS = {"name": "vision", "prefix": "/opt/conda", "state": "present", "python": "3.11", "packages": ["numpy"],
@@ -134,16 +135,16 @@ HAD = {"file": "web.linux-64.cccccccccccccccc.lock", "locked": True}
 def test_the_first_host_of_each_class_solves_and_the_others_follow():
     play = {"cpu1": answers(CPU, HAD, None), "gpu1": answers(GPU, HAD, None), "cpu2": answers(CPU, HAD, None),
             "gpu2": answers(GPU, HAD, None)}
-    assert fl.lock_plan("cpu1", play) == ["solve", "locked", "host"]
-    assert fl.lock_plan("gpu1", play) == ["solve", "locked", "host"]
-    assert fl.lock_plan("cpu2", play) == ["follow", "locked", "host"]
-    assert fl.lock_plan("gpu2", play) == ["follow", "locked", "host"]
+    assert fp.lock_plan("cpu1", play) == ["solve", "locked", "host"]
+    assert fp.lock_plan("gpu1", play) == ["solve", "locked", "host"]
+    assert fp.lock_plan("cpu2", play) == ["follow", "locked", "host"]
+    assert fp.lock_plan("gpu2", play) == ["follow", "locked", "host"]
 
 
 def test_environments_in_another_order_on_another_host_still_share_the_solver():
     play = {"a": answers(None, CPU), "b": answers(CPU)}
-    assert fl.lock_plan("a", play) == ["host", "solve"]
-    assert fl.lock_plan("b", play) == ["follow"]
+    assert fp.lock_plan("a", play) == ["host", "solve"]
+    assert fp.lock_plan("b", play) == ["follow"]
 
 
 def test_the_followers_know_their_solver():
@@ -153,7 +154,7 @@ def test_the_followers_know_their_solver():
 
 def test_in_check_mode_a_new_lock_is_predicted_on_each_host():
     play = {"a": answers(CPU, HAD), "b": answers(CPU, HAD)}
-    assert fl.lock_plan("b", play, check_mode=True) == ["host", "locked"]
+    assert fp.lock_plan("b", play, check_mode=True) == ["host", "locked"]
     assert conda_lock_plan(play, "a", check_mode=True) == ["host", "locked"]
 
 
